@@ -1,0 +1,17 @@
+# cachegen_add_module(NAME SOURCES ... DEPS ... TESTS ...)
+# Builds library cachegen_<NAME> from <module>/src, exposes <module>/include, and one gtest
+# binary <NAME>_tests from TESTS. Every module has the same shape: include/, src/, test/, bench/.
+function(cachegen_add_module NAME)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
+  add_library(cachegen_${NAME} STATIC ${ARG_SOURCES})
+  target_include_directories(cachegen_${NAME} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(cachegen_${NAME} PUBLIC ${ARG_DEPS} PRIVATE cachegen_flags)
+  if(ARG_TESTS)
+    add_executable(${NAME}_tests ${ARG_TESTS})
+    target_link_libraries(${NAME}_tests PRIVATE cachegen_${NAME} ${ARG_TEST_DEPS} cachegen_flags
+                                                GTest::gtest GTest::gtest_main)
+    # PRE_TEST: a crashing test binary fails ctest instead of the build.
+    gtest_discover_tests(${NAME}_tests DISCOVERY_MODE PRE_TEST
+                         PROPERTIES ENVIRONMENT "CACHEGEN_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  endif()
+endfunction()

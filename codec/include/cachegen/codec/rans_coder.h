@@ -1,0 +1,36 @@
+// Interleaved static rANS (32-bit states, byte-wise renormalisation, L = 2^23, probabilities of
+// up to 16 bits), after Duda's rANS and Giesen's ryg_rans.
+//
+// A stream codes a block of symbols [rows, columns] (row-major) where column k has its own table
+// and belongs to lane k % lanes. Each lane has its own state; all lanes share one byte stream,
+// and the decoder visits symbols in row-major order, each lane refilling from the shared stream
+// right after its symbol. So a GPU warp can decode 32 lanes in lock-step (a prefix sum of each
+// lane's refill count places its bytes), and a CPU core overlaps the lanes' dependency chains.
+//
+// Stream layout: the lanes' final encoder states (4 bytes each, little-endian, lane 0 first),
+// then the refill bytes. The decoder checks that every lane ends in the initial state L and
+// that every byte was consumed, which catches most corruption.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cachegen/codec/freq_table.h"
+
+namespace cachegen {
+
+constexpr uint32_t kRansLow = 1u << 23;
+
+// Appends the stream for symbols[r * stride + k] (r < rows, k < columns) to `out`.
+// tables[k] codes column k. columns must be a multiple of lanes.
+void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride,
+                 int lanes, const FreqTable* const* tables, std::vector<uint8_t>& out);
+
+// Decodes a stream of exactly `size` bytes into symbols[r * stride + k]. Throws Error (naming
+// `file_offset`, the stream's offset in its file) on malformed input.
+void rans_decode(const uint8_t* stream, size_t size, uint64_t file_offset, int64_t rows,
+                 int64_t columns, int64_t stride, int lanes, const FreqTable* const* tables,
+                 uint8_t* symbols);
+
+}  // namespace cachegen

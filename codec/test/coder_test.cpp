@@ -1,0 +1,174 @@
+// Entropy coders: bit-exact round trips over edge-case distributions, rANS and the arithmetic
+// coder agreeing, and payload size against the ideal code length under the coder's own tables.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "cachegen/codec/arith_coder.h"
+#include "cachegen/codec/freq_table.h"
+#include "cachegen/codec/rans_coder.h"
+#include "cachegen/core/error.h"
+
+namespace cachegen {
+namespace {
+
+struct Block {
+  int64_t rows, columns;
+  int alphabet;
+  std::vector<uint8_t> symbols;  // [rows, columns]
+};
+
+// Per column, a two-sided geometric distribution around the centre with a column-specific
+// spread (like quantized KV); `spread` 0 gives a constant column.
+Block make_block(int64_t rows, int64_t columns, int alphabet, double spread, uint32_t seed) {
+  Block b{rows, columns, alphabet, std::vector<uint8_t>(static_cast<size_t>(rows * columns))};
+  std::mt19937 rng(seed);
+  for (int64_t k = 0; k < columns; ++k) {
+    double s = spread * (0.5 + static_cast<double>(k % 7) / 7.0);
+    std::geometric_distribution<int> geo(s > 0 ? 1.0 / (1.0 + s) : 1.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      int v = alphabet / 2 + (rng() % 2 ? geo(rng) : -geo(rng));
+      b.symbols[static_cast<size_t>(r * columns + k)] =
+          static_cast<uint8_t>(std::min(std::max(v, 0), alphabet - 1));
+    }
+  }
+  return b;
+}
+
+std::vector<FreqTable> tables_for(const Block& b, int precision) {
+  std::vector<FreqTable> tables;
+  for (int64_t k = 0; k < b.columns; ++k) {
+    std::vector<uint32_t> counts(static_cast<size_t>(b.alphabet), 0);
+    for (int64_t r = 0; r < b.rows; ++r) ++counts[b.symbols[static_cast<size_t>(r * b.columns + k)]];
+    tables.push_back(FreqTable::from_counts(counts.data(), b.alphabet, precision, false));
+  }
+  return tables;
+}
+
+double model_bits(const Block& b, const std::vector<FreqTable>& tables) {
+  double bits = 0;
+  for (int64_t r = 0; r < b.rows; ++r) {
+    for (int64_t k = 0; k < b.columns; ++k) {
+      const FreqTable& t = tables[static_cast<size_t>(k)];
+      bits += t.precision() - std::log2(t.freq(b.symbols[static_cast<size_t>(r * b.columns + k)]));
+    }
+  }
+  return bits;
+}
+
+struct RoundTrip {
+  size_t rans_bytes, arith_bytes;
+};
+
+RoundTrip round_trip(const Block& b, int precision, int lanes) {
+  std::vector<FreqTable> tables = tables_for(b, precision);
+  std::vector<const FreqTable*> ptrs;
+  for (const auto& t : tables) ptrs.push_back(&t);
+  std::vector<uint8_t> rans, arith;
+  rans_encode(b.symbols.data(), b.rows, b.columns, b.columns, lanes, ptrs.data(), rans);
+  arith_encode(b.symbols.data(), b.rows, b.columns, b.columns, ptrs.data(), arith);
+  std::vector<uint8_t> from_rans(b.symbols.size()), from_arith(b.symbols.size());
+  rans_decode(rans.data(), rans.size(), 0, b.rows, b.columns, b.columns, lanes, ptrs.data(),
+              from_rans.data());
+  arith_decode(arith.data(), arith.size(), 0, b.rows, b.columns, b.columns, ptrs.data(),
+               from_arith.data());
+  EXPECT_EQ(from_rans, b.symbols);
+  EXPECT_EQ(from_arith, b.symbols);
+  return {rans.size(), arith.size()};
+}
+
+TEST(FreqTable, NormalizesExactlyAndKeepsUsedSymbols) {
+  uint32_t counts[5] = {1, 0, 1000000, 3, 0};
+  FreqTable t = FreqTable::from_counts(counts, 5, 12, false);
+  EXPECT_EQ(t.cdf().back(), 4096u);
+  EXPECT_GE(t.freq(0), 1u);
+  EXPECT_EQ(t.freq(1), 0u);
+  EXPECT_GE(t.freq(3), 1u);
+  FreqTable all = FreqTable::from_counts(counts, 5, 12, true);
+  for (int s = 0; s < 5; ++s) EXPECT_GE(all.freq(s), 1u);
+}
+
+TEST(FreqTable, FastFindMatchesBinarySearch) {
+  Block b = make_block(500, 9, 33, 2.0, 3);
+  for (int precision : {8, 12, 16}) {
+    for (const FreqTable& t : tables_for(b, precision)) {
+      for (uint32_t slot = 0; slot < (1u << precision); ++slot) {
+        ASSERT_EQ(t.find(slot), t.find_reference(slot)) << slot;
+      }
+    }
+  }
+}
+
+TEST(FreqTable, RejectsBadPrecisionAndAlphabet) {
+  uint32_t counts[4] = {1, 2, 3, 4};
+  EXPECT_THROW(FreqTable::from_counts(counts, 4, 17, false), Error);
+  EXPECT_THROW(FreqTable::from_counts(counts, 4, 7, false), Error);
+  EXPECT_THROW(FreqTable::from_counts(counts, 0, 16, false), Error);
+}
+
+TEST(Coders, RoundTripEdgeCases) {
+  round_trip(make_block(1, 1, 31, 2.0, 1), 16, 1);         // one symbol
+  round_trip(make_block(1, 128, 31, 2.0, 1), 16, 32);      // one token, many lanes
+  round_trip(make_block(1537, 64, 15, 1.5, 2), 16, 32);    // chunk size + 1
+  round_trip(make_block(1535, 64, 15, 1.5, 2), 16, 16);    // chunk size - 1
+  round_trip(make_block(300, 32, 255, 40.0, 3), 16, 32);   // the largest alphabet
+  round_trip(make_block(300, 8, 255, 40.0, 3), 8, 8);      // largest alphabet, 8-bit tables
+  round_trip(make_block(0, 32, 31, 2.0, 4), 16, 32);       // no rows
+}
+
+TEST(Coders, ConstantSymbolsCostNothingButTheFlush) {
+  Block b = make_block(2000, 32, 31, 0.0, 5);  // every column constant: zero entropy
+  RoundTrip sizes = round_trip(b, 16, 32);
+  EXPECT_EQ(sizes.rans_bytes, 32u * 4);  // only the lanes' final states
+  EXPECT_LE(sizes.arith_bytes, 1u);      // only the termination bits
+}
+
+TEST(Coders, UniformSymbolsRoundTrip) {
+  Block b{400, 16, 16, std::vector<uint8_t>(400 * 16)};
+  std::mt19937 rng(6);
+  for (auto& s : b.symbols) s = static_cast<uint8_t>(rng() % 16);
+  RoundTrip sizes = round_trip(b, 16, 16);
+  double ideal_bytes = 400.0 * 16 * 4 / 8;  // 4 bits per symbol
+  EXPECT_LT(static_cast<double>(sizes.rans_bytes), ideal_bytes * 1.02 + 64);
+}
+
+TEST(Coders, PayloadWithinOnePercentOfModelEntropyAt16Bits) {
+  // A KV-like block: 1536 tokens, 128 channels, 2-3 bits per symbol; one rANS stream of
+  // 32 lanes x 4 channels per lane, and one arithmetic-coded stream per channel.
+  Block b = make_block(1536, 128, 31, 1.2, 7);
+  std::vector<FreqTable> tables = tables_for(b, 16);
+  double ideal = model_bits(b, tables);
+  RoundTrip sizes = round_trip(b, 16, 32);
+  EXPECT_LT(8.0 * static_cast<double>(sizes.rans_bytes), ideal * 1.01);
+  EXPECT_LT(8.0 * static_cast<double>(sizes.arith_bytes), ideal * 1.01);
+}
+
+TEST(Coders, CorruptedRansStreamIsAnErrorNotACrash) {
+  Block b = make_block(200, 32, 31, 2.0, 8);
+  std::vector<FreqTable> tables = tables_for(b, 16);
+  std::vector<const FreqTable*> ptrs;
+  for (const auto& t : tables) ptrs.push_back(&t);
+  std::vector<uint8_t> stream;
+  rans_encode(b.symbols.data(), b.rows, b.columns, b.columns, 32, ptrs.data(), stream);
+  std::vector<uint8_t> out(b.symbols.size());
+  int errors = 0;
+  for (size_t i = 0; i < stream.size(); i += 7) {
+    std::vector<uint8_t> bad = stream;
+    bad[i] ^= 0x10;
+    try {
+      rans_decode(bad.data(), bad.size(), 0, b.rows, b.columns, b.columns, 32, ptrs.data(),
+                  out.data());
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 0);
+  EXPECT_THROW(rans_decode(stream.data(), stream.size() - 1, 0, b.rows, b.columns, b.columns, 32,
+                           ptrs.data(), out.data()),
+               Error);
+}
+
+}  // namespace
+}  // namespace cachegen

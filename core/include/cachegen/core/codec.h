@@ -1,0 +1,45 @@
+// The Codec interface: turns one chunk of KV cache into a self-describing byte container and back.
+// Implementations live in codec/ and are created by name through codec/registry.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cachegen/core/kv_cache.h"
+
+namespace cachegen {
+
+// What an encode measured about its entropy coding (zero for codecs without one).
+struct EncodeStats {
+  double payload_bits = 0;    // entropy-coded bytes x 8, including coder flush bytes
+  double model_bits = 0;      // sum over symbols of -log2 p(symbol) under the codec's own tables
+  double empirical_bits = 0;  // sum over streams of the symbols' empirical (histogram) entropy
+  int64_t symbols = 0;
+};
+
+// Where a chunk sits in its context: tokens [token_offset, token_offset + chunk tokens) of
+// context_tokens (a negative context_tokens means the chunk is the whole context).
+struct ChunkPosition {
+  int64_t token_offset = 0;
+  int64_t context_tokens = -1;
+};
+
+class Codec {
+ public:
+  virtual ~Codec() = default;
+
+  virtual std::string name() const = 0;
+  // Every parameter, canonical "key=value;..." form; the container stores it so that the decoder
+  // can rebuild an identical codec.
+  virtual std::string params() const = 0;
+
+  // Encodes one chunk at `position` in its context. `stats` (may be null) accumulates.
+  virtual std::vector<uint8_t> encode(const KVCache& chunk, const ChunkPosition& position,
+                                      EncodeStats* stats) const = 0;
+  // Decodes the payload sections of a container written by encode() with identical params.
+  // `container` spans exactly one container; `file_offset` is its offset in the file (errors).
+  virtual KVCache decode(const uint8_t* container, size_t size, uint64_t file_offset) const = 0;
+};
+
+}  // namespace cachegen

@@ -1,0 +1,14 @@
+// The subcommands of the `cachegen` binary. Each takes the arguments after its name and returns
+// the process exit code; errors are thrown as cachegen::Error and reported by main().
+#pragma once
+
+namespace cachegen {
+
+int run_encode(int argc, char** argv);
+int run_decode(int argc, char** argv);
+int run_inspect(int argc, char** argv);
+int run_profile(int argc, char** argv);
+int run_codec_report(int argc, char** argv);
+int run_synth_kv(int argc, char** argv);
+
+}  // namespace cachegen

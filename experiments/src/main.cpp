@@ -1,0 +1,59 @@
+// `cachegen`: the framework's command-line entry point. One subcommand per job; see --help.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "cachegen/core/error.h"
+#include "cachegen/experiments/commands.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const Subcommand kSubcommands[] = {
+    {"synth-kv", cachegen::run_synth_kv, "write a synthetic KV cache (documented generator)"},
+    {"encode", cachegen::run_encode, "encode a KV cache with a codec into containers"},
+    {"decode", cachegen::run_decode, "decode containers back to a KV cache"},
+    {"inspect", cachegen::run_inspect, "print container headers (--json)"},
+    {"profile", cachegen::run_profile, "build an offline probability profile for cachegen"},
+    {"codec-report", cachegen::run_codec_report, "size, error and speed of every codec/level"},
+};
+
+void print_help() {
+  std::printf("usage: cachegen <command> [args]\n\ncommands:\n");
+  for (const Subcommand& s : kSubcommands) std::printf("  %-13s %s\n", s.name, s.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    print_help();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Subcommand& s : kSubcommands) {
+    if (std::strcmp(argv[1], s.name) == 0) {
+      try {
+        return s.run(argc - 2, argv + 2);
+      } catch (const cachegen::Error& e) {
+        std::fprintf(stderr, "cachegen %s: error: %s\n", s.name, e.what());
+        return 1;
+      } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "cachegen %s: error: out of memory\n", s.name);
+        return 1;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "cachegen %s: internal error: %s\n", s.name, e.what());
+        return 3;
+      }
+    }
+  }
+  std::fprintf(stderr, "cachegen: unknown command '%s'\n\n", argv[1]);
+  print_help();
+  return 2;
+}

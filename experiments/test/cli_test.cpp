@@ -1,0 +1,83 @@
+// End-to-end runs of the `cachegen` binary: synth-kv -> encode -> inspect -> decode, and the
+// errors a user sees for bad input.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cachegen/core/kv_io.h"
+
+namespace cachegen {
+namespace {
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Result run(const std::string& arguments) {
+  std::string command = std::string(CACHEGEN_BIN) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  int status = pclose(pipe);
+  return {WEXITSTATUS(status), output};
+}
+
+std::string temp(const std::string& name) { return ::testing::TempDir() + "/cli_" + name; }
+
+TEST(Cli, EncodeInspectDecodeRoundTrip) {
+  std::string kv = temp("kv.safetensors"), enc = temp("kv.cgkv"), out = temp("out.safetensors");
+  ASSERT_EQ(run("synth-kv --layers 4 --tokens 300 --kv-heads 2 --head-dim 16 --out " + kv).exit_code, 0);
+  Result e = run("encode --codec cachegen --level 2 --opt delta=on --opt coder=rans "
+                 "--chunk-tokens 128 " + kv + " " + enc);
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  Result i = run("inspect --json " + enc);
+  ASSERT_EQ(i.exit_code, 0) << i.output;
+  EXPECT_NE(i.output.find("\"token_offset\": 256"), std::string::npos) << i.output;
+  EXPECT_NE(i.output.find("delta=on"), std::string::npos);
+  Result d = run("decode " + enc + " " + out);
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_EQ(load_kv(out).shape(), load_kv(kv).shape());
+
+  Result identity = run("encode --codec identity " + kv + " " + enc);
+  ASSERT_EQ(identity.exit_code, 0) << identity.output;
+  ASSERT_EQ(run("decode " + enc + " " + out).exit_code, 0);
+  std::ifstream a(kv, std::ios::binary), b(out, std::ios::binary);
+  std::stringstream sa, sb;
+  sa << a.rdbuf();
+  sb << b.rdbuf();
+  KVCache x = load_kv(kv), y = load_kv(out);
+  EXPECT_EQ(std::memcmp(x.data(), y.data(), x.byte_size()), 0);
+}
+
+TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
+  std::string kv = temp("kv2.safetensors"), enc = temp("kv2.cgkv"), out = temp("never.safetensors");
+  ASSERT_EQ(run("synth-kv --layers 2 --tokens 20 --kv-heads 1 --head-dim 8 --out " + kv).exit_code, 0);
+  Result unknown = run("encode --codec zip " + kv + " " + enc);
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("valid names: cachegen, identity, kivi, quant"), std::string::npos);
+  Result bad_opt = run("encode --codec quant --opt bits=9 " + kv + " " + enc);
+  EXPECT_EQ(bad_opt.exit_code, 1);
+  EXPECT_NE(bad_opt.output.find("'bits'=9 is outside [2, 8]"), std::string::npos) << bad_opt.output;
+  ASSERT_EQ(run("encode --codec quant " + kv + " " + enc).exit_code, 0);
+  // Truncate the container: decode must fail, name the offset and write nothing.
+  {
+    std::ifstream in(enc, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(enc, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 5);
+  }
+  std::remove(out.c_str());
+  Result truncated = run("decode " + enc + " " + out);
+  EXPECT_EQ(truncated.exit_code, 1);
+  EXPECT_NE(truncated.output.find("truncated"), std::string::npos) << truncated.output;
+  EXPECT_FALSE(std::ifstream(out).good());
+  EXPECT_EQ(run("encode --bogus " + kv + " " + enc).exit_code, 1);
+  EXPECT_EQ(run("nonsense").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace cachegen
