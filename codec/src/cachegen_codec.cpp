@@ -42,6 +42,7 @@ constexpr uint32_t kScales = section_tag("SCAL");
 constexpr uint32_t kTables = section_tag("TABL");
 constexpr uint32_t kLengths = section_tag("LENS");
 constexpr uint32_t kPayload = section_tag("PAYL");
+constexpr size_t kDecodeBatch = 4;  // rANS streams decoded together
 
 float dtype_max(DType dtype) {
   return dtype == DType::kF16 ? 65504.0f : std::numeric_limits<float>::max();
@@ -472,21 +473,38 @@ class CachegenCodec : public Codec {
     for (int p = 0; p < plan.planes; ++p) {
       q.symbols[p].resize(static_cast<size_t>(plan.layers * 2 * plan.plane_rows(p) * c));
     }
-    parallel_for(static_cast<int64_t>(tasks.size()), threads_, [&](int64_t i) {
-      const StreamTask& task = tasks[static_cast<size_t>(i)];
-      uint8_t* sym = q.symbols[task.plane].data() +
-                     (task.layer * 2 + task.kind) * plan.plane_rows(task.plane) * c +
-                     task.first_channel;
-      const FreqTable* const* t =
-          &table_ptrs[static_cast<size_t>(plan.table_index(task.plane, task.layer, task.kind, task.first_channel))];
-      const uint8_t* stream = payload + starts[static_cast<size_t>(i)];
-      size_t bytes = starts[static_cast<size_t>(i) + 1] - starts[static_cast<size_t>(i)];
-      uint64_t at = payload_offset + starts[static_cast<size_t>(i)];
+    // Streams of equal shape decode in batches: the vector rANS kernel interleaves them.
+    std::vector<std::pair<size_t, size_t>> batches;  // [first, last) task
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      if (batches.empty() || i - batches.back().first == kDecodeBatch ||
+          tasks[i].plane != tasks[batches.back().first].plane ||
+          tasks[i].channels != tasks[batches.back().first].channels) {
+        batches.emplace_back(i, i);
+      }
+      batches.back().second = i + 1;
+    }
+    parallel_for(static_cast<int64_t>(batches.size()), threads_, [&](int64_t b) {
+      std::vector<RansStream> streams;
+      for (size_t i = batches[static_cast<size_t>(b)].first; i < batches[static_cast<size_t>(b)].second; ++i) {
+        const StreamTask& task = tasks[i];
+        uint8_t* sym = q.symbols[task.plane].data() +
+                       (task.layer * 2 + task.kind) * plan.plane_rows(task.plane) * c +
+                       task.first_channel;
+        const FreqTable* const* t = &table_ptrs[static_cast<size_t>(
+            plan.table_index(task.plane, task.layer, task.kind, task.first_channel))];
+        RansStream stream{payload + starts[i], starts[i + 1] - starts[i], payload_offset + starts[i],
+                          t, sym};
+        if (coder_ == "ac") {
+          arith_decode(stream.data, stream.size, stream.file_offset, plan.plane_rows(task.plane),
+                       task.channels, c, t, sym);
+        }
+        streams.push_back(stream);
+      }
       if (coder_ == "rans") {
-        rans_decode(stream, bytes, at, plan.plane_rows(task.plane), task.channels, c,
-                    lanes_for(task.channels), t, sym);
-      } else {
-        arith_decode(stream, bytes, at, plan.plane_rows(task.plane), task.channels, c, t, sym);
+        const StreamTask& first = tasks[batches[static_cast<size_t>(b)].first];
+        rans_decode_batch(streams.data(), static_cast<int>(streams.size()),
+                          plan.plane_rows(first.plane), first.channels, c,
+                          lanes_for(first.channels));
       }
     });
     return dequantize(q, scales, plan, h.shape, h.dtype);

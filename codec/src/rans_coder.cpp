@@ -1,8 +1,12 @@
 #include "cachegen/codec/rans_coder.h"
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "cachegen/core/error.h"
+#include "rans_kernels.h"
 
 namespace cachegen {
 
@@ -10,32 +14,73 @@ namespace {
 constexpr int kMaxLanes = 256;
 }
 
+namespace {
+// Encoder view of one symbol (after ryg_rans): x / freq by a multiply with an exact reciprocal
+// (valid for x < 2^31, which the state always is), so the hot loop has no division.
+struct EncodeSymbol {
+  uint32_t x_max;      // renormalise while x >= x_max
+  uint32_t rcp_freq;   // ceil(2^(shift + 31) / freq)
+  uint32_t bias;       // start (+ 2^precision - 1 when freq == 1)
+  uint16_t cmpl_freq;  // 2^precision - freq
+  uint16_t rcp_shift;
+};
+
+EncodeSymbol make_encode_symbol(uint32_t start, uint32_t freq, int precision) {
+  EncodeSymbol e{};
+  e.x_max = ((kRansLow >> precision) << 8) * freq;
+  e.cmpl_freq = static_cast<uint16_t>((1u << precision) - freq);
+  if (freq < 2) {
+    e.rcp_freq = ~0u;
+    e.rcp_shift = 0;
+    e.bias = start + (1u << precision) - 1;
+  } else {
+    uint32_t shift = 0;
+    while (freq > (1u << shift)) ++shift;
+    e.rcp_freq = static_cast<uint32_t>(((uint64_t{1} << (shift + 31)) + freq - 1) / freq);
+    e.rcp_shift = static_cast<uint16_t>(shift - 1);
+    e.bias = start;
+  }
+  return e;
+}
+}  // namespace
+
 void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride,
                  int lanes, const FreqTable* const* tables, std::vector<uint8_t>& out) {
   if (lanes < 1 || lanes > kMaxLanes || columns % lanes != 0) {
     fail("rANS: ", columns, " columns cannot be split into ", lanes, " lanes");
   }
   const int precision = tables[0]->precision();
+  // Flat per-stream symbol table: column k's symbol s at [k * width + s].
+  int width = 1;
+  for (int64_t k = 0; k < columns; ++k) width = std::max(width, tables[k]->alphabet());
+  std::vector<EncodeSymbol> table(static_cast<size_t>(columns * width));
+  for (int64_t k = 0; k < columns; ++k) {
+    for (int sym = 0; sym < tables[k]->alphabet(); ++sym) {
+      table[static_cast<size_t>(k * width + sym)] =
+          make_encode_symbol(tables[k]->start(sym), tables[k]->freq(sym), precision);
+    }
+  }
   // Each symbol emits at most 2 bytes (precision <= 16), plus 4 bytes of final state per lane.
   std::vector<uint8_t> buffer(static_cast<size_t>(rows * columns) * 2 + 4 * size_t(lanes));
   uint8_t* end = buffer.data() + buffer.size();
   uint8_t* ptr = end;
   uint32_t state[kMaxLanes];
   for (int i = 0; i < lanes; ++i) state[i] = kRansLow;
-  const uint32_t renorm_base = (kRansLow >> precision) << 8;
   for (int64_t r = rows - 1; r >= 0; --r) {
     const uint8_t* row = symbols + r * stride;
     for (int64_t k = columns - 1; k >= 0; --k) {
-      const FreqTable& table = *tables[k];
-      const int s = row[k];
-      const uint32_t freq = table.freq(s);
-      uint32_t& x = state[k % lanes];
-      const uint32_t x_max = renorm_base * freq;
-      while (x >= x_max) {
-        *--ptr = static_cast<uint8_t>(x);
-        x >>= 8;
-      }
-      x = ((x / freq) << precision) + (x % freq) + table.start(s);
+      const EncodeSymbol& e = table[static_cast<size_t>(k * width + row[k])];
+      uint32_t& x_ref = state[k % lanes];
+      uint32_t x = x_ref;
+      // Renormalise: at most two bytes, written branch-free into the reserved space below ptr.
+      const uint32_t n = (x >= e.x_max) + ((x >> 8) >= e.x_max);
+      ptr[-1] = static_cast<uint8_t>(x);
+      ptr[-2] = static_cast<uint8_t>(x >> 8);
+      ptr -= n;
+      x = n == 0 ? x : x >> (8 * n);
+      const uint32_t q =
+          static_cast<uint32_t>((static_cast<uint64_t>(x) * e.rcp_freq) >> 32) >> e.rcp_shift;
+      x_ref = x + e.bias + q * e.cmpl_freq;
     }
   }
   for (int i = lanes - 1; i >= 0; --i) {
@@ -47,52 +92,72 @@ void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t 
 
 void rans_decode(const uint8_t* stream, size_t size, uint64_t file_offset, int64_t rows,
                  int64_t columns, int64_t stride, int lanes, const FreqTable* const* tables,
-                 uint8_t* symbols) {
+                 uint8_t* symbols, RansKernel kernel) {
+  RansStream one{stream, size, file_offset, tables, symbols};
+  rans_decode_batch(&one, 1, rows, columns, stride, lanes, kernel);
+}
+
+void rans_decode_batch(const RansStream* streams, int count, int64_t rows, int64_t columns,
+                       int64_t stride, int lanes, RansKernel kernel) {
   if (lanes < 1 || lanes > kMaxLanes || columns % lanes != 0) {
     fail("rANS: ", columns, " columns cannot be split into ", lanes, " lanes");
   }
-  if (size < 4 * size_t(lanes)) {
-    fail("rANS stream at byte offset ", file_offset, ": ", size, " bytes cannot hold ", lanes,
-         " lane states");
+  std::vector<uint32_t> states(static_cast<size_t>(count * lanes));
+  std::vector<RansCursor> cursors;
+  for (int b = 0; b < count; ++b) {
+    const RansStream& s = streams[b];
+    if (s.size < 4 * size_t(lanes)) {
+      fail("rANS stream at byte offset ", s.file_offset, ": ", s.size, " bytes cannot hold ",
+           lanes, " lane states");
+    }
+    uint32_t* state = states.data() + b * lanes;
+    std::memcpy(state, s.data, 4 * size_t(lanes));
+    cursors.push_back({s.data + 4 * lanes, s.data + s.size, s.file_offset, s.tables, s.symbols, state});
   }
-  const int precision = tables[0]->precision();
-  const uint32_t mask = (1u << precision) - 1;
-  uint32_t state[kMaxLanes];
-  const uint8_t* ptr = stream;
-  const uint8_t* end = stream + size;
-  for (int i = 0; i < lanes; ++i, ptr += 4) std::memcpy(&state[i], ptr, 4);
-  const int64_t groups = columns / lanes;
-  for (int64_t r = 0; r < rows; ++r) {
-    uint8_t* row = symbols + r * stride;
-    int64_t k = 0;
-    for (int64_t g = 0; g < groups; ++g) {
-      for (int i = 0; i < lanes; ++i, ++k) {
-        const FreqTable& table = *tables[k];
-        uint32_t x = state[i];
-        const uint32_t slot = x & mask;
-        const int s = table.find(slot);
-        x = table.freq(s) * (x >> precision) + slot - table.start(s);
-        while (x < kRansLow) {
-          if (ptr == end) {
-            fail("rANS stream at byte offset ", file_offset, ": runs out of bytes at row ", r,
-                 ", column ", k, " (corrupted)");
+  int64_t done_rows = 0;
+  if (kernel == RansKernel::kAvx512 ||
+      (kernel == RansKernel::kAuto && rans_kernel_supported(RansKernel::kAvx512))) {
+    done_rows = rans_decode_avx512(cursors.data(), count, rows, columns, stride, lanes);
+  }
+  for (RansCursor& c : cursors) {
+    // The reference loop: finishes whatever the vector kernel did not take (or everything).
+    const int precision = c.tables[0]->precision();
+    const uint32_t mask = (1u << precision) - 1;
+    const int64_t groups = columns / lanes;
+    uint32_t* state = c.state;
+    const uint8_t* ptr = c.ptr;
+    for (int64_t r = done_rows; r < rows; ++r) {
+      uint8_t* row = c.symbols + r * stride;
+      int64_t k = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        for (int i = 0; i < lanes; ++i, ++k) {
+          const FreqTable& table = *c.tables[k];
+          uint32_t x = state[i];
+          const uint32_t slot = x & mask;
+          const int s = table.find(slot);
+          x = table.freq(s) * (x >> precision) + slot - table.start(s);
+          while (x < kRansLow) {
+            if (ptr == c.end) {
+              fail("rANS stream at byte offset ", c.file_offset, ": runs out of bytes at row ", r,
+                   ", column ", k, " (corrupted)");
+            }
+            x = (x << 8) | *ptr++;
           }
-          x = (x << 8) | *ptr++;
+          state[i] = x;
+          row[k] = static_cast<uint8_t>(s);
         }
-        state[i] = x;
-        row[k] = static_cast<uint8_t>(s);
       }
     }
-  }
-  for (int i = 0; i < lanes; ++i) {
-    if (state[i] != kRansLow) {
-      fail("rANS stream at byte offset ", file_offset, ": lane ", i,
-           " does not end in the initial state (corrupted)");
+    for (int i = 0; i < lanes; ++i) {
+      if (state[i] != kRansLow) {
+        fail("rANS stream at byte offset ", c.file_offset, ": lane ", i,
+             " does not end in the initial state (corrupted)");
+      }
     }
-  }
-  if (ptr != end) {
-    fail("rANS stream at byte offset ", file_offset, ": ", end - ptr,
-         " bytes left over after decoding (corrupted)");
+    if (ptr != c.end) {
+      fail("rANS stream at byte offset ", c.file_offset, ": ", c.end - ptr,
+           " bytes left over after decoding (corrupted)");
+    }
   }
 }
 

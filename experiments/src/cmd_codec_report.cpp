@@ -55,6 +55,7 @@ int run_codec_report(int argc, char** argv) {
     samples.push_back(profile_kv.slice_tokens(t, std::min(chunk, profile_kv.shape().tokens - t)));
   }
   TemporaryProfile profile(samples, context);
+  context.profile_paths = {profile.path};
 
   std::string filter = args.get("codecs", "");
   std::vector<CodecReportRow> rows;
@@ -103,10 +104,11 @@ int run_codec_report(int argc, char** argv) {
   std::printf("%-9s %-5s %-34s %12s %8s %7s %9s %9s %8s %8s\n", "codec", "level", "options",
               "bytes", "bits/el", "coding", "rel_l2_k", "rel_l2_v", "enc GB/s", "dec GB/s");
   for (const CodecReportRow& r : rows) {
-    std::string efficiency = r.coding_efficiency > 0 ? str(r.coding_efficiency) : "-";
-    std::printf("%-9s %-5s %-34s %12llu %8.3f %7.4s %9.5f %9.5f %8.3f %8.3f\n",
+    char efficiency[16] = "-";
+    if (r.coding_efficiency > 0) std::snprintf(efficiency, sizeof(efficiency), "%.4f", r.coding_efficiency);
+    std::printf("%-9s %-5s %-34s %12llu %8.3f %7s %9.5f %9.5f %8.3f %8.3f\n",
                 r.config.codec.c_str(), r.config.level.c_str(), r.config.params.c_str(),
-                static_cast<unsigned long long>(r.bytes), r.bits_per_element, efficiency.c_str(),
+                static_cast<unsigned long long>(r.bytes), r.bits_per_element, efficiency,
                 r.rel_l2_k, r.rel_l2_v, r.encode_gbps, r.decode_gbps);
   }
   return 0;

@@ -27,10 +27,29 @@ constexpr uint32_t kRansLow = 1u << 23;
 void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride,
                  int lanes, const FreqTable* const* tables, std::vector<uint8_t>& out);
 
+// Which decoder runs: kAuto picks the fastest this CPU supports. All give identical symbols;
+// kScalar is the plain reference the vector kernels are tested against.
+enum class RansKernel { kAuto, kScalar, kAvx512 };
+bool rans_kernel_supported(RansKernel kernel);
+
+// One stream of a batch: decoded into symbols[r * stride + k] with tables[k].
+struct RansStream {
+  const uint8_t* data;
+  size_t size;
+  uint64_t file_offset;
+  const FreqTable* const* tables;
+  uint8_t* symbols;
+};
+
+// Decodes several streams of the same shape at once: the vector kernel interleaves them, which
+// hides the latency of each lane's dependency chain. Same result as decoding each alone.
+void rans_decode_batch(const RansStream* streams, int count, int64_t rows, int64_t columns,
+                       int64_t stride, int lanes, RansKernel kernel = RansKernel::kAuto);
+
 // Decodes a stream of exactly `size` bytes into symbols[r * stride + k]. Throws Error (naming
 // `file_offset`, the stream's offset in its file) on malformed input.
 void rans_decode(const uint8_t* stream, size_t size, uint64_t file_offset, int64_t rows,
                  int64_t columns, int64_t stride, int lanes, const FreqTable* const* tables,
-                 uint8_t* symbols);
+                 uint8_t* symbols, RansKernel kernel = RansKernel::kAuto);
 
 }  // namespace cachegen
