@@ -227,7 +227,7 @@ class CachegenCodec : public Codec {
 
   // Quantized symbols per plane: [layer, kind, plane row, channel], and scales [L, 2, T].
   struct Quantized {
-    std::vector<uint8_t> symbols[2];
+    ByteBuffer symbols[2];
     std::vector<float> scales;
   };
 
@@ -247,6 +247,12 @@ class CachegenCodec : public Codec {
       int64_t next_row[2] = {0, 0};
       for (int64_t t = 0; t < t_count; ++t) {
         kv.load_row(layer, kind, t, x.data());
+        for (int64_t i = 0; i < c; ++i) {  // NaN or Inf would quantize to garbage
+          if (!std::isfinite(x[static_cast<size_t>(i)])) {
+            fail("cachegen encode: non-finite value ", x[static_cast<size_t>(i)], " at layer ",
+                 layer, ", ", kv_kind_name(kind), ", token ", t, ", channel ", i);
+          }
+        }
         const int plane = plan.is_anchor(t) ? 1 : 0;
         const int max_level = plan.bins_of(plane, layer, kind) / 2 - 1;
         uint8_t* q = out.symbols[plane].data() +
@@ -318,7 +324,6 @@ class CachegenCodec : public Codec {
 
   std::vector<uint8_t> encode(const KVCache& kv, const ChunkPosition& position,
                               EncodeStats* stats) const override {
-    kv.check_finite("cachegen encode");
     const Plan plan = make_plan(kv.shape());
     const Quantized q = quantize(kv, plan);
     const std::vector<int64_t> offsets = plan.count_offsets();
@@ -512,7 +517,7 @@ class CachegenCodec : public Codec {
 
   KVCache dequantize(const Quantized& q, const std::vector<float>& scales, const Plan& plan,
                      const KVShape& shape, DType dtype) const {
-    KVCache kv(shape, dtype);
+    KVCache kv = KVCache::uninitialized(shape, dtype);  // every element is written below
     const int64_t c = plan.channels;
     parallel_for(plan.layers * 2, threads_, [&](int64_t lk) {
       const int64_t layer = lk / 2;
@@ -568,7 +573,6 @@ class CachegenCodec : public Codec {
         fail("cachegen profile: KV caches of shapes ", first.to_string(), " and ",
              kv.shape().to_string(), " cannot share a profile");
       }
-      kv.check_finite("cachegen profile");
       const Plan plan = make_plan(kv.shape());
       const std::vector<int64_t> offsets = plan.count_offsets();
       std::vector<uint32_t> counts = count_symbols(quantize(kv, plan), plan, offsets);

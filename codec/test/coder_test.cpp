@@ -145,6 +145,52 @@ TEST(Coders, PayloadWithinOnePercentOfModelEntropyAt16Bits) {
   EXPECT_LT(8.0 * static_cast<double>(sizes.arith_bytes), ideal * 1.01);
 }
 
+TEST(Coders, VectorKernelMatchesScalarReference) {
+  if (!rans_kernel_supported(RansKernel::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  for (int lanes : {16, 32}) {
+    for (int alphabet : {3, 15, 31}) {
+      // A batch of 3 streams with different data and tables, decoded together and alone.
+      std::vector<Block> blocks;
+      std::vector<std::vector<FreqTable>> tables;
+      std::vector<std::vector<const FreqTable*>> ptrs;
+      std::vector<std::vector<uint8_t>> encoded;
+      for (uint32_t seed = 0; seed < 3; ++seed) {
+        blocks.push_back(make_block(777, 4 * lanes, alphabet, 0.8 + seed, 20 + seed));
+        tables.push_back(tables_for(blocks.back(), 16));
+      }
+      for (size_t b = 0; b < blocks.size(); ++b) {
+        ptrs.emplace_back();
+        for (const auto& t : tables[b]) ptrs.back().push_back(&t);
+        encoded.emplace_back();
+        rans_encode(blocks[b].symbols.data(), blocks[b].rows, blocks[b].columns, blocks[b].columns,
+                    lanes, ptrs[b].data(), encoded[b]);
+      }
+      std::vector<std::vector<uint8_t>> scalar(3), vector(3);
+      std::vector<RansStream> batch;
+      for (size_t b = 0; b < blocks.size(); ++b) {
+        scalar[b].resize(blocks[b].symbols.size());
+        vector[b].resize(blocks[b].symbols.size());
+        rans_decode(encoded[b].data(), encoded[b].size(), 0, blocks[b].rows, blocks[b].columns,
+                    blocks[b].columns, lanes, ptrs[b].data(), scalar[b].data(), RansKernel::kScalar);
+        batch.push_back({encoded[b].data(), encoded[b].size(), 0, ptrs[b].data(), vector[b].data()});
+      }
+      rans_decode_batch(batch.data(), 3, blocks[0].rows, blocks[0].columns, blocks[0].columns, lanes,
+                        RansKernel::kAvx512);
+      for (size_t b = 0; b < blocks.size(); ++b) {
+        EXPECT_EQ(scalar[b], blocks[b].symbols);
+        EXPECT_EQ(vector[b], blocks[b].symbols) << "lanes " << lanes << " alphabet " << alphabet;
+      }
+      // A truncated stream fails under both kernels.
+      for (RansKernel kernel : {RansKernel::kScalar, RansKernel::kAvx512}) {
+        EXPECT_THROW(rans_decode(encoded[0].data(), encoded[0].size() / 2, 0, blocks[0].rows,
+                                 blocks[0].columns, blocks[0].columns, lanes, ptrs[0].data(),
+                                 vector[0].data(), kernel),
+                     Error);
+      }
+    }
+  }
+}
+
 TEST(Coders, CorruptedRansStreamIsAnErrorNotACrash) {
   Block b = make_block(200, 32, 31, 2.0, 8);
   std::vector<FreqTable> tables = tables_for(b, 16);
@@ -165,9 +211,11 @@ TEST(Coders, CorruptedRansStreamIsAnErrorNotACrash) {
     }
   }
   EXPECT_GT(errors, 0);
-  EXPECT_THROW(rans_decode(stream.data(), stream.size() - 1, 0, b.rows, b.columns, b.columns, 32,
-                           ptrs.data(), out.data()),
-               Error);
+  for (RansKernel kernel : {RansKernel::kScalar, RansKernel::kAuto}) {
+    EXPECT_THROW(rans_decode(stream.data(), stream.size() - 1, 0, b.rows, b.columns, b.columns,
+                             32, ptrs.data(), out.data(), kernel),
+                 Error);
+  }
 }
 
 }  // namespace

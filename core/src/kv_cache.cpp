@@ -19,6 +19,14 @@ KVCache::KVCache(KVShape shape, DType dtype) : shape_(shape), dtype_(dtype) {
   data_.assign(static_cast<size_t>(shape.elements()) * dtype_size(dtype), 0);
 }
 
+KVCache KVCache::uninitialized(KVShape shape, DType dtype) {
+  KVCache kv;
+  kv.shape_ = shape;
+  kv.dtype_ = dtype;
+  kv.data_.resize(static_cast<size_t>(shape.elements()) * dtype_size(dtype));
+  return kv;
+}
+
 size_t KVCache::offset(int64_t layer, int kind, int64_t token) const {
   int64_t row_index = (layer * 2 + kind) * shape_.tokens + token;
   return static_cast<size_t>(row_index * shape_.channels()) * element_size();

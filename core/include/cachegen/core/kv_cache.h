@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cachegen/core/dtype.h"
@@ -31,10 +34,34 @@ struct KVShape {
   std::string to_string() const;  // "[L=32, T=1536, H=8, D=128]"
 };
 
+// Allocates without zeroing: for buffers whose every byte is written before it is read (the
+// first write then also faults the pages in, on the writer's thread).
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <typename U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) {}
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) {
+      ::new (static_cast<void*>(p)) U;
+    } else {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  }
+};
+using ByteBuffer = std::vector<uint8_t, UninitializedAllocator<uint8_t>>;
+
 class KVCache {
  public:
   KVCache() = default;
   KVCache(KVShape shape, DType dtype);  // zero-filled
+  // For decoders that write every element: skips the zero fill.
+  static KVCache uninitialized(KVShape shape, DType dtype);
 
   const KVShape& shape() const { return shape_; }
   DType dtype() const { return dtype_; }
@@ -69,7 +96,7 @@ class KVCache {
 
   KVShape shape_;
   DType dtype_ = DType::kF16;
-  std::vector<uint8_t> data_;
+  ByteBuffer data_;
 };
 
 const char* kv_kind_name(int kind);  // "key" / "value"
