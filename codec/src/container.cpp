@@ -32,9 +32,17 @@ std::vector<uint8_t> ContainerWriter::finish() const {
   const KVShape& s = header_.shape;
   size_t table_offset =
       kContainerFixedHeader + 4 + header_.codec.size() + 4 + header_.params.size();
-  size_t data_offset = table_offset + kSectionEntry * sections_.size();
-  size_t total = data_offset + 4;
-  for (const auto& section : sections_) total += section.second.size();
+  // Sections start at multiples of kSectionAlignment from the container start, and the
+  // container's size is a multiple of it too, so sections of back-to-back containers stay
+  // aligned for vector loads and GPU copies. Padding is zero and covered by the checksum.
+  auto align = [](size_t n) { return (n + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment; };
+  std::vector<size_t> offsets;
+  size_t cursor = align(table_offset + kSectionEntry * sections_.size());
+  for (const auto& section : sections_) {
+    offsets.push_back(cursor);
+    cursor = align(cursor + section.second.size());
+  }
+  const size_t total = align(cursor + 4);
 
   ByteWriter w;
   w.buffer().reserve(total);
@@ -55,15 +63,17 @@ std::vector<uint8_t> ContainerWriter::finish() const {
   w.u64(static_cast<uint64_t>(header_.context_tokens));
   w.text(header_.codec);
   w.text(header_.params);
-  uint64_t offset = data_offset;
-  for (const auto& section : sections_) {
-    w.u32(section.first);
-    w.u32(crc32c(section.second.data(), section.second.size()));
-    w.u64(offset);
-    w.u64(section.second.size());
-    offset += section.second.size();
+  for (size_t i = 0; i < sections_.size(); ++i) {
+    w.u32(sections_[i].first);
+    w.u32(crc32c(sections_[i].second.data(), sections_[i].second.size()));
+    w.u64(offsets[i]);
+    w.u64(sections_[i].second.size());
   }
-  for (const auto& section : sections_) w.bytes(section.second.data(), section.second.size());
+  for (size_t i = 0; i < sections_.size(); ++i) {
+    w.buffer().resize(offsets[i], 0);
+    w.bytes(sections_[i].second.data(), sections_[i].second.size());
+  }
+  w.buffer().resize(total - 4, 0);
   w.u32(crc32c(w.buffer().data(), w.size()));
   return std::move(w.buffer());
 }

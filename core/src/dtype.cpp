@@ -124,21 +124,27 @@ const std::vector<float>& half_table() {
 }
 }  // namespace
 
+namespace {
+// Element access through memcpy: sources may be unaligned (sections inside a byte buffer).
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+}  // namespace
+
 void to_float(DType dtype, const void* src, float* dst, int64_t count) {
   if (dtype == DType::kF32) {
     std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(float));
     return;
   }
-  const auto* in = static_cast<const uint16_t*>(src);
+  const auto* in = static_cast<const uint8_t*>(src);
   if (dtype == DType::kF16) {
     const float* table = half_table().data();
-    for (int64_t i = 0; i < count; ++i) {
-      dst[i] = table[in[i]];
-    }
+    for (int64_t i = 0; i < count; ++i) dst[i] = table[load_u16(in + 2 * i)];
   } else {
-    for (int64_t i = 0; i < count; ++i) {
-      dst[i] = bfloat_to_float(in[i]);
-    }
+    for (int64_t i = 0; i < count; ++i) dst[i] = bfloat_to_float(load_u16(in + 2 * i));
   }
 }
 
@@ -147,15 +153,11 @@ void from_float(DType dtype, const float* src, void* dst, int64_t count) {
     std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(float));
     return;
   }
-  auto* out = static_cast<uint16_t*>(dst);
+  auto* out = static_cast<uint8_t*>(dst);
   if (dtype == DType::kF16) {
-    for (int64_t i = 0; i < count; ++i) {
-      out[i] = float_to_half(src[i]);
-    }
+    for (int64_t i = 0; i < count; ++i) store_u16(out + 2 * i, float_to_half(src[i]));
   } else {
-    for (int64_t i = 0; i < count; ++i) {
-      out[i] = float_to_bfloat(src[i]);
-    }
+    for (int64_t i = 0; i < count; ++i) store_u16(out + 2 * i, float_to_bfloat(src[i]));
   }
 }
 

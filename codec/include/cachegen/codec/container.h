@@ -14,8 +14,8 @@
 //   56      4+n   codec name (u32 length + bytes)
 //   ..      4+n   codec parameters, canonical "key=value;..." (u32 length + bytes)
 //   ..      24*N  section table: tag (u32), crc32c (u32), offset from container start (u64), size (u64)
-//   ..            section data
-//   end-4   4     crc32c of every byte before it
+//   ..            section data, each at a multiple of 64 bytes from the container start
+//   end-4   4     crc32c of every byte before it (the container's size is a multiple of 64)
 //
 // A file holds one or more containers back to back (one per chunk). A reader rejects anything it
 // does not understand with an Error naming the byte offset.
@@ -32,6 +32,7 @@ namespace cachegen {
 
 constexpr uint16_t kContainerVersion = 1;
 constexpr size_t kContainerFixedHeader = 56;
+constexpr size_t kSectionAlignment = 64;
 
 // Section tags: four ASCII characters packed little-endian.
 constexpr uint32_t section_tag(const char (&name)[5]) {
