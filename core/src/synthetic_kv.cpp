@@ -25,16 +25,20 @@ KVCache make_synthetic_kv(const SyntheticKVSpec& spec) {
       z(static_cast<size_t>(channels));
   for (int64_t layer = 0; layer < s.layers; ++layer) {
     for (int kind = 0; kind < 2; ++kind) {
-      // One generator per plane: planes can be generated in any order with the same result.
-      std::mt19937_64 rng(spec.seed * 1000003u + static_cast<uint64_t>(layer * 2 + kind));
+      // Generators per plane: planes can be generated in any order with the same result.
+      const auto plane = static_cast<uint64_t>(layer * 2 + kind);
+      std::mt19937_64 model_rng(spec.model_seed * 1000003u + plane);
+      std::mt19937_64 rng(spec.seed * 1000033u + plane + 0x9e3779b97f4a7c15u);
       std::normal_distribution<double> normal(0.0, 1.0);
       std::uniform_real_distribution<double> uniform(0.0, 1.0);
       double depth_gain = 1.0 + static_cast<double>(layer) / static_cast<double>(s.layers);
       for (int64_t c = 0; c < channels; ++c) {
         auto i = static_cast<size_t>(c);
-        scale[i] = depth_gain * std::exp(0.5 * normal(rng)) * (kind == kKey ? 1.0 : 0.5);
-        mean[i] = 0.2 * scale[i] * normal(rng);
-        if (kind == kKey && uniform(rng) < spec.outlier_fraction) mean[i] += 8.0 * depth_gain;
+        scale[i] = depth_gain * std::exp(0.5 * normal(model_rng)) * (kind == kKey ? 1.0 : 0.5);
+        mean[i] = 0.2 * scale[i] * normal(model_rng);
+        if (kind == kKey && uniform(model_rng) < spec.outlier_fraction) {
+          mean[i] += 8.0 * depth_gain;
+        }
         z[i] = normal(rng);
       }
       for (int64_t t = 0; t < s.tokens; ++t) {

@@ -13,6 +13,10 @@ std::vector<CodecConfig> default_report_configs(const std::string& profile_path)
   for (int bits : {8, 4}) configs.push_back({"quant", "-", str("bits=", bits, ";group=32")});
   for (int bits : {2, 4}) configs.push_back({"kivi", "-", str("bits=", bits)});
   for (int level = 1; level <= 3; ++level) configs.push_back({"cachegen", str(level), "coder=rans"});
+  // What lower probability precision costs (the reference uses 16 bits).
+  for (int precision : {12, 10}) {
+    configs.push_back({"cachegen", "2", str("coder=rans;precision=", precision)});
+  }
   configs.push_back({"cachegen", "2", "coder=ac"});
   configs.push_back({"cachegen", "2", "coder=rans;delta=on"});
   if (!profile_path.empty()) {

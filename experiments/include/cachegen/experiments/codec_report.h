@@ -28,8 +28,8 @@ struct CodecReportRow {
 };
 
 // The configurations the report runs by default: identity, quant 8/4/3/2 (per token, and in
-// blocks of 32), kivi 2/4, cachegen levels 1-3 (rANS), level 2 with the arithmetic coder, with
-// anchor/delta, and with an offline profile (built from `profile_path`).
+// blocks of 32), kivi 2/4, cachegen levels 1-3 (rANS), level 2 at 12- and 10-bit probabilities, with the
+// arithmetic coder, with anchor/delta, and with an offline profile (built from `profile_path`).
 std::vector<CodecConfig> default_report_configs(const std::string& profile_path);
 
 CodecReportRow measure_codec(const CodecConfig& config, const KVCache& kv, int64_t chunk_tokens,
