@@ -19,3 +19,4 @@ build/bin/cachegen codec-report --json --profile-kv "$kv/profile.safetensors" \
   "$kv/kv.safetensors" 2>/dev/null > "$out/report.json"
 build/bin/codec_bench --benchmark_min_time=1 --benchmark_out="$out/bench.json" \
   --benchmark_out_format=json 2>&1 | tee "$out/bench.txt"
+python3 scripts/bench_table.py "$out/bench.json" > "$out/bench.md"

@@ -46,7 +46,8 @@ const CodecCase kCases[] = {
 
 void set_counters(benchmark::State& state, size_t bytes) {
   const double elements = static_cast<double>(bench_kv().shape().elements());
-  state.counters["GB/s"] = benchmark::Counter(2 * elements / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(2 * elements / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bits/el"] = 8.0 * static_cast<double>(bytes) / elements;
 }
 
@@ -59,7 +60,8 @@ void BM_Encode(benchmark::State& state) {
   CodecContext context;
   context.threads = threads_arg(state);
   auto codec = make_codec(c.codec, Options::parse(c.params, "bench"), context);
-  state.SetLabel(std::string(c.codec) + " " + c.params + (state.range(1) ? " all-threads" : " 1-thread"));
+  state.SetLabel(std::string(c.codec) + " " + c.params +
+                 (state.range(1) ? " all-threads" : " 1-thread"));
   bench_kv();  // generate the data outside the timed loop
   size_t bytes = 0;
   for (auto _ : state) {
@@ -75,7 +77,8 @@ void BM_Decode(benchmark::State& state) {
   CodecContext context;
   context.threads = threads_arg(state);
   auto codec = make_codec(c.codec, Options::parse(c.params, "bench"), context);
-  state.SetLabel(std::string(c.codec) + " " + c.params + (state.range(1) ? " all-threads" : " 1-thread"));
+  state.SetLabel(std::string(c.codec) + " " + c.params +
+                 (state.range(1) ? " all-threads" : " 1-thread"));
   std::vector<uint8_t> encoded = codec->encode(bench_kv(), ChunkPosition{}, nullptr);
   for (auto _ : state) {
     KVCache out = codec->decode(encoded.data(), encoded.size(), 0);
@@ -105,12 +108,15 @@ const std::vector<std::vector<uint8_t>>& level2_symbols() {
     std::vector<uint8_t> q(x.size());
     for (int64_t l = 0; l < s.layers; ++l) {
       for (int kind = 0; kind < 2; ++kind) {
-        int b = kind == kKey ? bins.key[static_cast<size_t>(l)] : bins.value[static_cast<size_t>(l)];
+        int b =
+            kind == kKey ? bins.key[static_cast<size_t>(l)] : bins.value[static_cast<size_t>(l)];
         std::vector<uint8_t> plane(static_cast<size_t>(s.tokens * s.channels()));
         for (int64_t t = 0; t < s.tokens; ++t) {
           kv.load_row(l, kind, t, x.data());
-          quantize_symmetric(x.data(), s.channels(), absmax(x.data(), s.channels()), b / 2 - 1, q.data());
-          for (int64_t c = 0; c < s.channels(); ++c) plane[static_cast<size_t>(c * s.tokens + t)] = q[static_cast<size_t>(c)];
+          quantize_symmetric(x.data(), s.channels(), absmax(x.data(), s.channels()), b / 2 - 1,
+                             q.data());
+          for (int64_t c = 0; c < s.channels(); ++c)
+            plane[static_cast<size_t>(c * s.tokens + t)] = q[static_cast<size_t>(c)];
         }
         out.push_back(std::move(plane));
       }
@@ -124,7 +130,8 @@ void BM_ZstdEncode(benchmark::State& state) {
   const auto& planes = level2_symbols();  // built outside the timed loop
   std::vector<std::vector<uint8_t>> out(planes.size());
   int threads = threads_arg(state);
-  state.SetLabel(std::string("zstd -3 on cachegen level-2 symbols") + (state.range(1) ? " all-threads" : " 1-thread"));
+  state.SetLabel(std::string("zstd -3 on cachegen level-2 symbols") +
+                 (state.range(1) ? " all-threads" : " 1-thread"));
   size_t bytes = 0;
   for (auto _ : state) {
     parallel_for(static_cast<int64_t>(planes.size()), threads, [&](int64_t i) {
@@ -134,7 +141,8 @@ void BM_ZstdEncode(benchmark::State& state) {
       o.resize(ZSTD_compress(o.data(), o.size(), p.data(), p.size(), 3));
     });
     bytes = 0;
-    for (const auto& o : out) bytes += o.size();
+    for (const auto& o : out)
+      bytes += o.size();
   }
   set_counters(state, bytes);
 }
@@ -145,16 +153,19 @@ void BM_ZstdDecode(benchmark::State& state) {
   size_t bytes = 0;
   for (size_t i = 0; i < planes.size(); ++i) {
     packed[i].resize(ZSTD_compressBound(planes[i].size()));
-    packed[i].resize(ZSTD_compress(packed[i].data(), packed[i].size(), planes[i].data(), planes[i].size(), 3));
+    packed[i].resize(
+        ZSTD_compress(packed[i].data(), packed[i].size(), planes[i].data(), planes[i].size(), 3));
     out[i].resize(planes[i].size());
     bytes += packed[i].size();
   }
   int threads = threads_arg(state);
-  state.SetLabel(std::string("zstd -3 on cachegen level-2 symbols") + (state.range(1) ? " all-threads" : " 1-thread"));
+  state.SetLabel(std::string("zstd -3 on cachegen level-2 symbols") +
+                 (state.range(1) ? " all-threads" : " 1-thread"));
   for (auto _ : state) {
     parallel_for(static_cast<int64_t>(planes.size()), threads, [&](int64_t i) {
-      auto n = ZSTD_decompress(out[static_cast<size_t>(i)].data(), out[static_cast<size_t>(i)].size(),
-                               packed[static_cast<size_t>(i)].data(), packed[static_cast<size_t>(i)].size());
+      auto n = ZSTD_decompress(
+          out[static_cast<size_t>(i)].data(), out[static_cast<size_t>(i)].size(),
+          packed[static_cast<size_t>(i)].data(), packed[static_cast<size_t>(i)].size());
       benchmark::DoNotOptimize(n);
     });
   }

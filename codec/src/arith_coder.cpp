@@ -18,10 +18,12 @@ class BitWriter {
   }
   void bit_plus_pending(uint32_t b, uint64_t& pending) {
     bit(b);
-    for (; pending > 0; --pending) bit(!b);
+    for (; pending > 0; --pending)
+      bit(!b);
   }
   void flush() {  // pad the last byte with zeros, MSB first
-    while (count_ != 0) bit(0);
+    while (count_ != 0)
+      bit(0);
   }
 
  private:
@@ -94,7 +96,8 @@ void arith_decode(const uint8_t* stream, size_t size, uint64_t file_offset, int6
                   uint8_t* symbols) {
   BitReader reader(stream, size);
   uint32_t low = 0, high = 0xffffffffu, value = 0;
-  for (int i = 0; i < 32; ++i) value = (value << 1) | reader.bit();
+  for (int i = 0; i < 32; ++i)
+    value = (value << 1) | reader.bit();
   const int precision = tables[0]->precision();
   const uint64_t total_slots = uint64_t{1} << precision;
   for (int64_t r = 0; r < rows; ++r) {
@@ -102,11 +105,10 @@ void arith_decode(const uint8_t* stream, size_t size, uint64_t file_offset, int6
     for (int64_t k = 0; k < columns; ++k) {
       const FreqTable& table = *tables[k];
       const uint64_t span = static_cast<uint64_t>(high) - low + 1;
-      const uint64_t count =
-          ((static_cast<uint64_t>(value) - low + 1) * total_slots - 1) / span;
+      const uint64_t count = ((static_cast<uint64_t>(value) - low + 1) * total_slots - 1) / span;
       if (value < low || value > high || count >= total_slots) {
-        fail("arithmetic-coded stream at byte offset ", file_offset,
-             ": impossible value at row ", r, ", column ", k, " (corrupted)");
+        fail("arithmetic-coded stream at byte offset ", file_offset, ": impossible value at row ",
+             r, ", column ", k, " (corrupted)");
       }
       const int s = table.find(static_cast<uint32_t>(count));
       const uint64_t c_low = table.start(s), c_high = c_low + table.freq(s);

@@ -7,7 +7,8 @@ void pack_bits(const uint8_t* symbols, int64_t count, int bits, std::vector<uint
   out.resize(base + static_cast<size_t>(packed_size(count, bits)), 0);
   uint8_t* dst = out.data() + base;
   if (bits == 8) {
-    for (int64_t i = 0; i < count; ++i) dst[i] = symbols[i];
+    for (int64_t i = 0; i < count; ++i)
+      dst[i] = symbols[i];
     return;
   }
   uint64_t acc = 0;
@@ -21,12 +22,14 @@ void pack_bits(const uint8_t* symbols, int64_t count, int bits, std::vector<uint
       filled -= 8;
     }
   }
-  if (filled > 0) *dst = static_cast<uint8_t>(acc);
+  if (filled > 0)
+    *dst = static_cast<uint8_t>(acc);
 }
 
 void unpack_bits(const uint8_t* packed, int64_t count, int bits, uint8_t* symbols) {
   if (bits == 8) {
-    for (int64_t i = 0; i < count; ++i) symbols[i] = packed[i];
+    for (int64_t i = 0; i < count; ++i)
+      symbols[i] = packed[i];
     return;
   }
   const uint32_t mask = (1u << bits) - 1;

@@ -59,7 +59,8 @@ struct Plan {
   std::vector<int64_t> rows[2];  // token indices of each plane, ascending
 
   int bins_of(int plane, int64_t layer, int kind) const {
-    if (plane == 1) return anchor_bins;
+    if (plane == 1)
+      return anchor_bins;
     return kind == kKey ? bins.key[static_cast<size_t>(layer)]
                         : bins.value[static_cast<size_t>(layer)];
   }
@@ -103,7 +104,8 @@ class CachegenCodec : public Codec {
     level_ = static_cast<int>(options.get_int("level", 2, kMinLevel, kMaxLevel));
     std::string key_bins = options.get_string("key_bins", "");
     std::string value_bins = options.get_string("value_bins", "");
-    if (!key_bins.empty()) key_bins_ = parse_bins(key_bins, "codec 'cachegen' option 'key_bins'");
+    if (!key_bins.empty())
+      key_bins_ = parse_bins(key_bins, "codec 'cachegen' option 'key_bins'");
     if (!value_bins.empty()) {
       value_bins_ = parse_bins(value_bins, "codec 'cachegen' option 'value_bins'");
     }
@@ -124,7 +126,8 @@ class CachegenCodec : public Codec {
       tables_ = "profile";
       for (const std::string& path : context.profile_paths) {
         auto candidate = ProbabilityProfile::load(path);
-        if (candidate->id == profile_id) profile_ = candidate;
+        if (candidate->id == profile_id)
+          profile_ = candidate;
       }
       if (!profile_) {
         fail("codec 'cachegen': chunk needs probability profile ", profile_id,
@@ -132,8 +135,9 @@ class CachegenCodec : public Codec {
              ") has; pass it with --profile FILE");
       }
     } else if (tables_ == "profile") {
-      fail("codec 'cachegen': tables=profile needs --opt profile=FILE (built by `cachegen "
-           "profile`)");
+      fail(
+          "codec 'cachegen': tables=profile needs --opt profile=FILE (built by `cachegen "
+          "profile`)");
     }
   }
 
@@ -155,14 +159,17 @@ class CachegenCodec : public Codec {
     p["lanes"] = str(lanes_);
     p["lane_channels"] = str(lane_channels_);
     p["tables"] = tables_;
-    if (profile_) p["profile_id"] = profile_->id;
+    if (profile_)
+      p["profile_id"] = profile_->id;
     if (layers >= 0) {
       LayerBins bins = resolve_bins(layers);
       p["key_bins"] = format_bins(bins.key);
       p["value_bins"] = format_bins(bins.value);
     } else {
-      if (!key_bins_.empty()) p["key_bins"] = format_bins(key_bins_);
-      if (!value_bins_.empty()) p["value_bins"] = format_bins(value_bins_);
+      if (!key_bins_.empty())
+        p["key_bins"] = format_bins(key_bins_);
+      if (!value_bins_.empty())
+        p["value_bins"] = format_bins(value_bins_);
     }
     return p;
   }
@@ -178,8 +185,10 @@ class CachegenCodec : public Codec {
 
   LayerBins resolve_bins(int64_t layers) const {
     LayerBins bins = level_bins(level_, static_cast<int>(layers));
-    if (!key_bins_.empty()) bins.key = key_bins_;
-    if (!value_bins_.empty()) bins.value = value_bins_;
+    if (!key_bins_.empty())
+      bins.key = key_bins_;
+    if (!value_bins_.empty())
+      bins.value = value_bins_;
     if (static_cast<int64_t>(bins.key.size()) != layers ||
         static_cast<int64_t>(bins.value.size()) != layers) {
       fail("codec 'cachegen': key_bins/value_bins list ", bins.key.size(), "/", bins.value.size(),
@@ -198,7 +207,8 @@ class CachegenCodec : public Codec {
     plan.delta_group = delta_group_;
     plan.anchor_bins = anchor_bins_;
     plan.planes = delta_ ? 2 : 1;
-    for (int64_t t = 0; t < shape.tokens; ++t) plan.rows[plan.is_anchor(t) ? 1 : 0].push_back(t);
+    for (int64_t t = 0; t < shape.tokens; ++t)
+      plan.rows[plan.is_anchor(t) ? 1 : 0].push_back(t);
     return plan;
   }
 
@@ -206,7 +216,8 @@ class CachegenCodec : public Codec {
     const int64_t width = coder_ == "rans" ? lanes_ * lane_channels_ : lane_channels_;
     std::vector<StreamTask> tasks;
     for (int p = 0; p < plan.planes; ++p) {
-      if (plan.plane_rows(p) == 0) continue;
+      if (plan.plane_rows(p) == 0)
+        continue;
       for (int64_t l = 0; l < plan.layers; ++l) {
         for (int kind = 0; kind < 2; ++kind) {
           for (int64_t c = 0; c < plan.channels; c += width) {
@@ -221,7 +232,8 @@ class CachegenCodec : public Codec {
   // rANS lanes of a stream of n channels: the largest divisor of n not above `lanes`.
   int lanes_for(int64_t n) const {
     int lanes = static_cast<int>(std::min<int64_t>(lanes_, n));
-    while (n % lanes != 0) --lanes;
+    while (n % lanes != 0)
+      --lanes;
     return lanes;
   }
 
@@ -255,8 +267,8 @@ class CachegenCodec : public Codec {
         }
         const int plane = plan.is_anchor(t) ? 1 : 0;
         const int max_level = plan.bins_of(plane, layer, kind) / 2 - 1;
-        uint8_t* q = out.symbols[plane].data() +
-                     (lk * plan.plane_rows(plane) + next_row[plane]++) * c;
+        uint8_t* q =
+            out.symbols[plane].data() + (lk * plan.plane_rows(plane) + next_row[plane]++) * c;
         float& scale = out.scales[static_cast<size_t>(lk * t_count + t)];
         if (!plan.delta || plane == 1) {
           scale = absmax(x.data(), c);  // an input value: exact in dtype
@@ -269,7 +281,8 @@ class CachegenCodec : public Codec {
           }
         } else {
           for (int64_t i = 0; i < c; ++i) {
-            diff[static_cast<size_t>(i)] = x[static_cast<size_t>(i)] - anchor[static_cast<size_t>(i)];
+            diff[static_cast<size_t>(i)] =
+                x[static_cast<size_t>(i)] - anchor[static_cast<size_t>(i)];
           }
           scale = std::min(round_to_dtype(absmax(diff.data(), c), dtype), dtype_max(dtype));
           quantize_symmetric(diff.data(), c, scale, max_level, q);
@@ -286,10 +299,12 @@ class CachegenCodec : public Codec {
       for (int p = 0; p < plan.planes; ++p) {
         const int alphabet = plan.alphabet(p, lk / 2, static_cast<int>(lk % 2));
         uint32_t* base =
-            counts.data() + offsets[static_cast<size_t>(plan.table_index(p, lk / 2, static_cast<int>(lk % 2), 0))];
+            counts.data() +
+            offsets[static_cast<size_t>(plan.table_index(p, lk / 2, static_cast<int>(lk % 2), 0))];
         const uint8_t* sym = q.symbols[p].data() + lk * plan.plane_rows(p) * plan.channels;
         for (int64_t r = 0; r < plan.plane_rows(p); ++r) {
-          for (int64_t c = 0; c < plan.channels; ++c) ++base[c * alphabet + sym[r * plan.channels + c]];
+          for (int64_t c = 0; c < plan.channels; ++c)
+            ++base[c * alphabet + sym[r * plan.channels + c]];
         }
       }
     });
@@ -310,7 +325,8 @@ class CachegenCodec : public Codec {
     return tables;
   }
 
-  std::vector<uint32_t> profile_counts(const Plan& plan, const std::vector<int64_t>& offsets) const {
+  std::vector<uint32_t> profile_counts(const Plan& plan,
+                                       const std::vector<int64_t>& offsets) const {
     if (profile_->params != defining_params(plan.layers) || profile_->channels != plan.channels ||
         profile_->layers != plan.layers ||
         static_cast<int64_t>(profile_->counts.size()) != offsets.back()) {
@@ -332,17 +348,19 @@ class CachegenCodec : public Codec {
         profile_ ? build_tables(plan, offsets, profile_counts(plan, offsets), true)
                  : build_tables(plan, offsets, counts, false);
     std::vector<const FreqTable*> table_ptrs;
-    for (const FreqTable& t : tables) table_ptrs.push_back(&t);
+    for (const FreqTable& t : tables)
+      table_ptrs.push_back(&t);
 
     const std::vector<StreamTask> tasks = stream_tasks(plan);
     std::vector<std::vector<uint8_t>> streams(tasks.size());
     parallel_for(static_cast<int64_t>(tasks.size()), threads_, [&](int64_t i) {
       const StreamTask& task = tasks[static_cast<size_t>(i)];
-      const uint8_t* sym = q.symbols[task.plane].data() +
-                           (task.layer * 2 + task.kind) * plan.plane_rows(task.plane) * plan.channels +
-                           task.first_channel;
-      const FreqTable* const* t =
-          &table_ptrs[static_cast<size_t>(plan.table_index(task.plane, task.layer, task.kind, task.first_channel))];
+      const uint8_t* sym =
+          q.symbols[task.plane].data() +
+          (task.layer * 2 + task.kind) * plan.plane_rows(task.plane) * plan.channels +
+          task.first_channel;
+      const FreqTable* const* t = &table_ptrs[static_cast<size_t>(
+          plan.table_index(task.plane, task.layer, task.kind, task.first_channel))];
       std::vector<uint8_t>& out = streams[static_cast<size_t>(i)];
       if (coder_ == "rans") {
         rans_encode(sym, plan.plane_rows(task.plane), task.channels, plan.channels,
@@ -358,15 +376,18 @@ class CachegenCodec : public Codec {
       lengths.varint(s.size());
       payload.insert(payload.end(), s.begin(), s.end());
     }
-    ContainerWriter writer(make_header(*this, format_options(param_map(plan.layers)), kv, position));
+    ContainerWriter writer(
+        make_header(*this, format_options(param_map(plan.layers)), kv, position));
     writer.add_section(kScales, encode_values(q.scales, kv.dtype()));
-    if (!profile_) writer.add_section(kTables, serialize_counts(plan, offsets, counts));
+    if (!profile_)
+      writer.add_section(kTables, serialize_counts(plan, offsets, counts));
     writer.add_section(kLengths, std::move(lengths.buffer()));
     if (stats) {
       stats->payload_bits += 8.0 * static_cast<double>(payload.size());
       for (int64_t i = 0; i < plan.table_count(); ++i) {
         int64_t rows = plan.plane_rows(static_cast<int>(i / (plan.layers * 2 * plan.channels)));
-        if (rows == 0) continue;
+        if (rows == 0)
+          continue;
         const uint32_t* c = counts.data() + offsets[static_cast<size_t>(i)];
         stats->model_bits += tables[static_cast<size_t>(i)].model_bits(c);
         stats->empirical_bits += empirical_bits(c, tables[static_cast<size_t>(i)].alphabet());
@@ -382,15 +403,19 @@ class CachegenCodec : public Codec {
     ByteWriter w;
     for (int64_t i = 0; i < plan.table_count(); ++i) {
       int p = static_cast<int>(i / (plan.layers * 2 * plan.channels));
-      if (plan.plane_rows(p) == 0) continue;
+      if (plan.plane_rows(p) == 0)
+        continue;
       const uint32_t* c = counts.data() + offsets[static_cast<size_t>(i)];
       int64_t alphabet = offsets[static_cast<size_t>(i) + 1] - offsets[static_cast<size_t>(i)];
       int64_t lo = 0, hi = alphabet - 1;
-      while (c[lo] == 0) ++lo;  // every used table has at least one symbol
-      while (c[hi] == 0) --hi;
+      while (c[lo] == 0)
+        ++lo;  // every used table has at least one symbol
+      while (c[hi] == 0)
+        --hi;
       w.varint(static_cast<uint64_t>(lo));
       w.varint(static_cast<uint64_t>(hi - lo));
-      for (int64_t s = lo; s <= hi; ++s) w.varint(c[s]);
+      for (int64_t s = lo; s <= hi; ++s)
+        w.varint(c[s]);
     }
     return std::move(w.buffer());
   }
@@ -404,7 +429,8 @@ class CachegenCodec : public Codec {
     for (int64_t i = 0; i < plan.table_count(); ++i) {
       int p = static_cast<int>(i / (plan.layers * 2 * plan.channels));
       uint64_t rows = static_cast<uint64_t>(plan.plane_rows(p));
-      if (rows == 0) continue;
+      if (rows == 0)
+        continue;
       uint32_t* c = counts.data() + offsets[static_cast<size_t>(i)];
       uint64_t alphabet = static_cast<uint64_t>(offsets[static_cast<size_t>(i) + 1] -
                                                 offsets[static_cast<size_t>(i)]);
@@ -416,7 +442,8 @@ class CachegenCodec : public Codec {
       uint64_t sum = 0;
       for (uint64_t s = lo; s <= lo + span; ++s) {
         uint64_t n = r.varint();
-        if (n > rows) r.fail_here(str("table ", i, " count ", n, " exceeds ", rows, " rows"));
+        if (n > rows)
+          r.fail_here(str("table ", i, " count ", n, " exceeds ", rows, " rows"));
         c[s] = static_cast<uint32_t>(n);
         sum += n;
       }
@@ -424,7 +451,8 @@ class CachegenCodec : public Codec {
         r.fail_here(str("table ", i, " counts sum to ", sum, ", expected ", rows));
       }
     }
-    if (r.remaining() != 0) r.fail_here(str(r.remaining(), " unexpected trailing bytes"));
+    if (r.remaining() != 0)
+      r.fail_here(str(r.remaining(), " unexpected trailing bytes"));
     return counts;
   }
 
@@ -443,7 +471,8 @@ class CachegenCodec : public Codec {
            "' but the decoder was built with '", expected, "'");
     }
     const int64_t c = plan.channels;
-    std::vector<float> scales = decode_values(view, kScales, plan.layers * 2 * plan.tokens, h.dtype);
+    std::vector<float> scales =
+        decode_values(view, kScales, plan.layers * 2 * plan.tokens, h.dtype);
     for (float s : scales) {
       if (!(s >= 0) || !std::isfinite(s)) {
         fail("container at byte offset ", file_offset, ": section 'SCAL' holds an invalid scale");
@@ -454,7 +483,8 @@ class CachegenCodec : public Codec {
         profile_ ? build_tables(plan, offsets, profile_counts(plan, offsets), true)
                  : build_tables(plan, offsets, parse_counts(view, plan, offsets), false);
     std::vector<const FreqTable*> table_ptrs;
-    for (const FreqTable& t : tables) table_ptrs.push_back(&t);
+    for (const FreqTable& t : tables)
+      table_ptrs.push_back(&t);
 
     const std::vector<StreamTask> tasks = stream_tasks(plan);
     ByteReader lengths(view.section_data(kLengths), view.section_size(kLengths),
@@ -490,15 +520,16 @@ class CachegenCodec : public Codec {
     }
     parallel_for(static_cast<int64_t>(batches.size()), threads_, [&](int64_t b) {
       std::vector<RansStream> streams;
-      for (size_t i = batches[static_cast<size_t>(b)].first; i < batches[static_cast<size_t>(b)].second; ++i) {
+      for (size_t i = batches[static_cast<size_t>(b)].first;
+           i < batches[static_cast<size_t>(b)].second; ++i) {
         const StreamTask& task = tasks[i];
         uint8_t* sym = q.symbols[task.plane].data() +
                        (task.layer * 2 + task.kind) * plan.plane_rows(task.plane) * c +
                        task.first_channel;
         const FreqTable* const* t = &table_ptrs[static_cast<size_t>(
             plan.table_index(task.plane, task.layer, task.kind, task.first_channel))];
-        RansStream stream{payload + starts[i], starts[i + 1] - starts[i], payload_offset + starts[i],
-                          t, sym};
+        RansStream stream{payload + starts[i], starts[i + 1] - starts[i],
+                          payload_offset + starts[i], t, sym};
         if (coder_ == "ac") {
           arith_decode(stream.data, stream.size, stream.file_offset, plan.plane_rows(task.plane),
                        task.channels, c, t, sym);
@@ -541,17 +572,20 @@ class CachegenCodec : public Codec {
           continue;
         }
         // One value per symbol, converted to dtype once; then each channel is a table lookup.
-        for (int s = 0; s < alphabet; ++s) lut[static_cast<size_t>(s)] = dequantize_symmetric(s, max_level, scale);
+        for (int s = 0; s < alphabet; ++s)
+          lut[static_cast<size_t>(s)] = dequantize_symmetric(s, max_level, scale);
         from_float(dtype, lut.data(), lut_raw.data(), alphabet);
         uint8_t* out = kv.row(layer, kind, t);
         if (dtype == DType::kF32) {
           const auto* table = reinterpret_cast<const uint32_t*>(lut_raw.data());
           auto* dst = reinterpret_cast<uint32_t*>(out);
-          for (int64_t i = 0; i < c; ++i) dst[i] = table[sym[i]];
+          for (int64_t i = 0; i < c; ++i)
+            dst[i] = table[sym[i]];
         } else {
           const auto* table = reinterpret_cast<const uint16_t*>(lut_raw.data());
           auto* dst = reinterpret_cast<uint16_t*>(out);
-          for (int64_t i = 0; i < c; ++i) dst[i] = table[sym[i]];
+          for (int64_t i = 0; i < c; ++i)
+            dst[i] = table[sym[i]];
         }
         if (plan.delta) {
           to_float(dtype, out, anchor.data(), c);
@@ -562,7 +596,8 @@ class CachegenCodec : public Codec {
   }
 
   ProbabilityProfile build_profile(const std::vector<KVCache>& samples) const {
-    if (samples.empty()) fail("cachegen profile: needs at least one KV cache");
+    if (samples.empty())
+      fail("cachegen profile: needs at least one KV cache");
     ProbabilityProfile profile;
     const KVShape& first = samples[0].shape();
     profile.layers = first.layers;
@@ -576,8 +611,10 @@ class CachegenCodec : public Codec {
       const Plan plan = make_plan(kv.shape());
       const std::vector<int64_t> offsets = plan.count_offsets();
       std::vector<uint32_t> counts = count_symbols(quantize(kv, plan), plan, offsets);
-      if (profile.counts.empty()) profile.counts.assign(counts.size(), 0);
-      for (size_t i = 0; i < counts.size(); ++i) profile.counts[i] += counts[i];
+      if (profile.counts.empty())
+        profile.counts.assign(counts.size(), 0);
+      for (size_t i = 0; i < counts.size(); ++i)
+        profile.counts[i] += counts[i];
     }
     profile.id = ProbabilityProfile::compute_id(profile.params, profile.counts);
     return profile;

@@ -6,8 +6,8 @@ ContainerView open_container(const Codec& codec, const std::string& expected_par
                              const uint8_t* data, size_t size, uint64_t file_offset) {
   ContainerView view = ContainerView::parse(data, size, file_offset, "input");
   if (view.header().codec != codec.name()) {
-    fail("container at byte offset ", file_offset, " was written by codec '",
-         view.header().codec, "', not '", codec.name(), "'");
+    fail("container at byte offset ", file_offset, " was written by codec '", view.header().codec,
+         "', not '", codec.name(), "'");
   }
   if (view.header().params != expected_params) {
     fail("container at byte offset ", file_offset, " has parameters '", view.header().params,

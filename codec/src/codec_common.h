@@ -11,16 +11,16 @@
 
 namespace cachegen {
 
-inline ContainerHeader make_header(const Codec& codec, const std::string& params,
-                                   const KVCache& kv, const ChunkPosition& position) {
+inline ContainerHeader make_header(const Codec& codec, const std::string& params, const KVCache& kv,
+                                   const ChunkPosition& position) {
   ContainerHeader h;
   h.codec = codec.name();
   h.params = params;
   h.shape = kv.shape();
   h.dtype = kv.dtype();
   h.token_offset = position.token_offset;
-  h.context_tokens =
-      position.context_tokens < 0 ? position.token_offset + kv.shape().tokens : position.context_tokens;
+  h.context_tokens = position.context_tokens < 0 ? position.token_offset + kv.shape().tokens
+                                                 : position.context_tokens;
   return h;
 }
 

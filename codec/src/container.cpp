@@ -35,7 +35,9 @@ std::vector<uint8_t> ContainerWriter::finish() const {
   // Sections start at multiples of kSectionAlignment from the container start, and the
   // container's size is a multiple of it too, so sections of back-to-back containers stay
   // aligned for vector loads and GPU copies. Padding is zero and covered by the checksum.
-  auto align = [](size_t n) { return (n + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment; };
+  auto align = [](size_t n) {
+    return (n + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment;
+  };
   std::vector<size_t> offsets;
   size_t cursor = align(table_offset + kSectionEntry * sections_.size());
   for (const auto& section : sections_) {
@@ -146,7 +148,8 @@ ContainerView ContainerView::parse(const uint8_t* data, size_t available, uint64
     }
     fail(what, " at byte offset ", file_offset, ": checksum mismatch, data corrupted in ", where);
   }
-  if (dtype > 2) fail(what, " at byte offset ", file_offset + 40, ": unknown dtype code ", int(dtype));
+  if (dtype > 2)
+    fail(what, " at byte offset ", file_offset + 40, ": unknown dtype code ", int(dtype));
   if (reserved[0] || reserved[1] || reserved[2]) {
     fail(what, " at byte offset ", file_offset + 41, ": reserved bytes are not zero");
   }
@@ -166,8 +169,8 @@ ContainerView ContainerView::parse(const uint8_t* data, size_t available, uint64
     uint64_t entry_offset = body.absolute_offset();
     SectionInfo s{body.u32(), body.u32(), body.u64(), body.u64()};
     if (s.offset > total - 4 || s.size > total - 4 - s.offset) {
-      fail(what, " at byte offset ", entry_offset, ": section '", section_tag_name(s.tag),
-           "' [", s.offset, ", +", s.size, ") lies outside the container");
+      fail(what, " at byte offset ", entry_offset, ": section '", section_tag_name(s.tag), "' [",
+           s.offset, ", +", s.size, ") lies outside the container");
     }
     view.sections_.push_back(s);
   }
@@ -176,7 +179,8 @@ ContainerView ContainerView::parse(const uint8_t* data, size_t available, uint64
 
 const SectionInfo& ContainerView::find(uint32_t tag) const {
   for (const SectionInfo& s : sections_) {
-    if (s.tag == tag) return s;
+    if (s.tag == tag)
+      return s;
   }
   fail("container in '", source_, "' at byte offset ", file_offset_, ": codec '", header_.codec,
        "' needs section '", section_tag_name(tag), "', which is missing");
@@ -184,18 +188,23 @@ const SectionInfo& ContainerView::find(uint32_t tag) const {
 
 bool ContainerView::has_section(uint32_t tag) const {
   for (const SectionInfo& s : sections_) {
-    if (s.tag == tag) return true;
+    if (s.tag == tag)
+      return true;
   }
   return false;
 }
-const uint8_t* ContainerView::section_data(uint32_t tag) const { return data_ + find(tag).offset; }
-uint64_t ContainerView::section_size(uint32_t tag) const { return find(tag).size; }
+const uint8_t* ContainerView::section_data(uint32_t tag) const {
+  return data_ + find(tag).offset;
+}
+uint64_t ContainerView::section_size(uint32_t tag) const {
+  return find(tag).size;
+}
 uint64_t ContainerView::section_file_offset(uint32_t tag) const {
   return file_offset_ + find(tag).offset;
 }
 
 std::vector<ContainerView> parse_container_file(const std::vector<uint8_t>& bytes,
-                                               const std::string& source, bool verify_checksum) {
+                                                const std::string& source, bool verify_checksum) {
   std::vector<ContainerView> views;
   uint64_t offset = 0;
   while (offset < bytes.size()) {
@@ -203,7 +212,8 @@ std::vector<ContainerView> parse_container_file(const std::vector<uint8_t>& byte
                                          source, verify_checksum));
     offset += views.back().total_size();
   }
-  if (views.empty()) fail("'", source, "' is empty: no container found");
+  if (views.empty())
+    fail("'", source, "' is empty: no container found");
   return views;
 }
 

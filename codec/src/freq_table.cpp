@@ -29,7 +29,8 @@ FreqTable FreqTable::from_counts(const uint32_t* counts, int alphabet, int preci
   } else {
     uint64_t sum = 0;
     for (size_t s = 0; s < freq.size(); ++s) {
-      if (c[s] > 0) freq[s] = std::max<uint64_t>(1, c[s] * total_slots / total);
+      if (c[s] > 0)
+        freq[s] = std::max<uint64_t>(1, c[s] * total_slots / total);
       sum += freq[s];
     }
     // Hand the rounding remainder to (or take the excess from) the most frequent symbols,
@@ -60,7 +61,8 @@ FreqTable FreqTable::from_counts(const uint32_t* counts, int alphabet, int preci
   int s = 0;
   for (size_t b = 0; b < table.bucket_.size(); ++b) {
     auto first_slot = static_cast<uint32_t>(b << table.bucket_shift_);
-    while (table.cdf_[static_cast<size_t>(s) + 1] <= first_slot) ++s;
+    while (table.cdf_[static_cast<size_t>(s) + 1] <= first_slot)
+      ++s;
     table.bucket_[b] = static_cast<uint8_t>(s);
   }
   return table;
@@ -75,8 +77,10 @@ int FreqTable::find_reference(uint32_t slot) const {
 double FreqTable::model_bits(const uint32_t* counts) const {
   double bits = 0;
   for (int s = 0; s < alphabet(); ++s) {
-    if (counts[s] == 0) continue;
-    if (freq(s) == 0) return INFINITY;
+    if (counts[s] == 0)
+      continue;
+    if (freq(s) == 0)
+      return INFINITY;
     bits += counts[s] * (precision_ - std::log2(static_cast<double>(freq(s))));
   }
   return bits;
@@ -84,10 +88,12 @@ double FreqTable::model_bits(const uint32_t* counts) const {
 
 double empirical_bits(const uint32_t* counts, int alphabet) {
   double total = 0;
-  for (int s = 0; s < alphabet; ++s) total += counts[s];
+  for (int s = 0; s < alphabet; ++s)
+    total += counts[s];
   double bits = 0;
   for (int s = 0; s < alphabet; ++s) {
-    if (counts[s] > 0) bits -= counts[s] * std::log2(counts[s] / total);
+    if (counts[s] > 0)
+      bits -= counts[s] * std::log2(counts[s] / total);
   }
   return bits;
 }

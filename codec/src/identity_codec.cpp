@@ -25,8 +25,8 @@ class IdentityCodec : public Codec {
       writer.add_section(kRaw, std::vector<uint8_t>(kv.data(), kv.data() + kv.byte_size()));
     } else {
       KVCache converted = kv.converted(stored);
-      writer.add_section(kRaw, std::vector<uint8_t>(converted.data(),
-                                                    converted.data() + converted.byte_size()));
+      writer.add_section(
+          kRaw, std::vector<uint8_t>(converted.data(), converted.data() + converted.byte_size()));
     }
     return writer.finish();
   }

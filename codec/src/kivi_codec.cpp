@@ -69,7 +69,8 @@ class KiviCodec : public Codec {
       const int64_t layer = plane / 2;
       const int kind = static_cast<int>(plane % 2);
       std::vector<float> x(static_cast<size_t>(q_tokens * c));
-      for (int64_t t = 0; t < q_tokens; ++t) kv.load_row(layer, kind, t, x.data() + t * c);
+      for (int64_t t = 0; t < q_tokens; ++t)
+        kv.load_row(layer, kind, t, x.data() + t * c);
       uint8_t* q = symbols.data() + plane * q_tokens * c;
       int64_t g = lay.first_group(plane);
       // Visits each group as (first element, count, stride) over the plane's [T, C] values.
@@ -93,7 +94,8 @@ class KiviCodec : public Codec {
       };
       if (kind == kKey) {
         for (int64_t t0 = 0; t0 < q_tokens; t0 += group_) {
-          for (int64_t ch = 0; ch < c; ++ch) quantize_group(t0 * c + ch, group_, c);
+          for (int64_t ch = 0; ch < c; ++ch)
+            quantize_group(t0 * c + ch, group_, c);
         }
       } else {
         for (int64_t t = 0; t < q_tokens; ++t) {
@@ -110,8 +112,8 @@ class KiviCodec : public Codec {
     writer.add_section(kMins, encode_values(mins, dtype));
     writer.add_section(kSteps, encode_values(steps, dtype));
     writer.add_section(kPacked, std::move(packed));
-    writer.add_section(kResidual,
-                       std::vector<uint8_t>(residual.data(), residual.data() + residual.byte_size()));
+    writer.add_section(
+        kResidual, std::vector<uint8_t>(residual.data(), residual.data() + residual.byte_size()));
     return writer.finish();
   }
 
@@ -156,8 +158,10 @@ class KiviCodec : public Codec {
         quantized.store_row(plane / 2, kind, t, x.data());
       }
     });
-    if (q_tokens == 0) return residual;
-    if (residual_shape.tokens == 0) return quantized;
+    if (q_tokens == 0)
+      return residual;
+    if (residual_shape.tokens == 0)
+      return quantized;
     return KVCache::concat_tokens({quantized, residual});
   }
 

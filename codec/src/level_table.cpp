@@ -35,7 +35,8 @@ std::string format_bins(const std::vector<int>& bins) {
   std::string out;
   for (size_t i = 0; i < bins.size();) {
     size_t j = i;
-    while (j < bins.size() && bins[j] == bins[i]) ++j;
+    while (j < bins.size() && bins[j] == bins[i])
+      ++j;
     out += str(out.empty() ? "" : ",", bins[i], "*", j - i);
     i = j;
   }
@@ -47,7 +48,8 @@ std::vector<int> parse_bins(const std::string& text, const std::string& what) {
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
+    if (end == std::string::npos)
+      end = text.size();
     std::string item = text.substr(start, end - start);
     size_t star = item.find('*');
     char* tail = nullptr;

@@ -28,7 +28,8 @@ std::vector<uint8_t> ProbabilityProfile::serialize() const {
   h.params = params;
   h.shape = KVShape{layers, 0, 1, channels};
   ByteWriter w;
-  for (uint32_t c : counts) w.varint(c);
+  for (uint32_t c : counts)
+    w.varint(c);
   ContainerWriter writer(h);
   writer.add_section(kCounts, std::move(w.buffer()));
   return writer.finish();
@@ -48,7 +49,8 @@ ProbabilityProfile ProbabilityProfile::parse(const std::vector<uint8_t>& bytes,
                str("profile '", source, "' section 'CNTS'"), view.section_file_offset(kCounts));
   while (r.remaining() > 0) {
     uint64_t c = r.varint();
-    if (c > 0xffffffffu) r.fail_here("count exceeds 32 bits");
+    if (c > 0xffffffffu)
+      r.fail_here("count exceeds 32 bits");
     p.counts.push_back(static_cast<uint32_t>(c));
   }
   p.id = compute_id(p.params, p.counts);

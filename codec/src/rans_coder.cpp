@@ -35,7 +35,8 @@ EncodeSymbol make_encode_symbol(uint32_t start, uint32_t freq, int precision) {
     e.bias = start + (1u << precision) - 1;
   } else {
     uint32_t shift = 0;
-    while (freq > (1u << shift)) ++shift;
+    while (freq > (1u << shift))
+      ++shift;
     e.rcp_freq = static_cast<uint32_t>(((uint64_t{1} << (shift + 31)) + freq - 1) / freq);
     e.rcp_shift = static_cast<uint16_t>(shift - 1);
     e.bias = start;
@@ -44,15 +45,16 @@ EncodeSymbol make_encode_symbol(uint32_t start, uint32_t freq, int precision) {
 }
 }  // namespace
 
-void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride,
-                 int lanes, const FreqTable* const* tables, std::vector<uint8_t>& out) {
+void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride, int lanes,
+                 const FreqTable* const* tables, std::vector<uint8_t>& out) {
   if (lanes < 1 || lanes > kMaxLanes || columns % lanes != 0) {
     fail("rANS: ", columns, " columns cannot be split into ", lanes, " lanes");
   }
   const int precision = tables[0]->precision();
   // Flat per-stream symbol table: column k's symbol s at [k * width + s].
   int width = 1;
-  for (int64_t k = 0; k < columns; ++k) width = std::max(width, tables[k]->alphabet());
+  for (int64_t k = 0; k < columns; ++k)
+    width = std::max(width, tables[k]->alphabet());
   std::vector<EncodeSymbol> table(static_cast<size_t>(columns * width));
   for (int64_t k = 0; k < columns; ++k) {
     for (int sym = 0; sym < tables[k]->alphabet(); ++sym) {
@@ -65,7 +67,8 @@ void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t 
   uint8_t* end = buffer.data() + buffer.size();
   uint8_t* ptr = end;
   uint32_t state[kMaxLanes];
-  for (int i = 0; i < lanes; ++i) state[i] = kRansLow;
+  for (int i = 0; i < lanes; ++i)
+    state[i] = kRansLow;
   for (int64_t r = rows - 1; r >= 0; --r) {
     const uint8_t* row = symbols + r * stride;
     for (int64_t k = columns - 1; k >= 0; --k) {
@@ -107,12 +110,13 @@ void rans_decode_batch(const RansStream* streams, int count, int64_t rows, int64
   for (int b = 0; b < count; ++b) {
     const RansStream& s = streams[b];
     if (s.size < 4 * size_t(lanes)) {
-      fail("rANS stream at byte offset ", s.file_offset, ": ", s.size, " bytes cannot hold ",
-           lanes, " lane states");
+      fail("rANS stream at byte offset ", s.file_offset, ": ", s.size, " bytes cannot hold ", lanes,
+           " lane states");
     }
     uint32_t* state = states.data() + b * lanes;
     std::memcpy(state, s.data, 4 * size_t(lanes));
-    cursors.push_back({s.data + 4 * lanes, s.data + s.size, s.file_offset, s.tables, s.symbols, state});
+    cursors.push_back(
+        {s.data + 4 * lanes, s.data + s.size, s.file_offset, s.tables, s.symbols, state});
   }
   int64_t done_rows = 0;
   if (kernel == RansKernel::kAvx512 ||

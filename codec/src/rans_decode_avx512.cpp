@@ -47,7 +47,8 @@ CACHEGEN_AVX512 inline __m512i step(__m512i x, const FlatTables& t, int64_t k, i
   const __m512i lane_index =
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i one_v = _mm512_set1_epi32(1);
-  const __m512i slot = _mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>((1u << precision) - 1)));
+  const __m512i slot =
+      _mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>((1u << precision) - 1)));
   // The symbol is the number of the lane's upper bounds <= slot: one aligned compare per bound.
   const int64_t block = k / 16;
   const int32_t* bounds = t.upper.data() + block * kAlphabet * 16;
@@ -56,8 +57,9 @@ CACHEGEN_AVX512 inline __m512i step(__m512i x, const FlatTables& t, int64_t k, i
     const __mmask16 le = _mm512_cmple_epi32_mask(_mm512_loadu_si512(bounds + 16 * j), slot);
     s = _mm512_mask_add_epi32(s, le, s, one_v);
   }
-  const __m512i base = _mm512_add_epi32(_mm512_mullo_epi32(lane_index, _mm512_set1_epi32(kAlphabet)),
-                                        _mm512_set1_epi32(static_cast<int>(k * kAlphabet)));
+  const __m512i base =
+      _mm512_add_epi32(_mm512_mullo_epi32(lane_index, _mm512_set1_epi32(kAlphabet)),
+                       _mm512_set1_epi32(static_cast<int>(k * kAlphabet)));
   const __m512i packed = _mm512_i32gather_epi32(_mm512_add_epi32(base, s), t.start_freq.data(), 4);
   const __m512i freq = _mm512_add_epi32(_mm512_srli_epi32(packed, 16), one_v);
   const __m512i start = _mm512_and_si512(packed, _mm512_set1_epi32(0xffff));
@@ -66,9 +68,11 @@ CACHEGEN_AVX512 inline __m512i step(__m512i x, const FlatTables& t, int64_t k, i
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi32_epi8(s));
   // Refill: lane i takes n_i bytes at the prefix sum of n over the lanes below it.
   const __mmask16 one = _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(static_cast<int>(kRansLow)));
-  const __mmask16 two = _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(static_cast<int>(kRansLow >> 8)));
+  const __mmask16 two =
+      _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(static_cast<int>(kRansLow >> 8)));
   const int total = __builtin_popcount(one) + __builtin_popcount(two);
-  if (total == 0) return x;
+  if (total == 0)
+    return x;
   const int64_t remaining = end - ptr;
   if (remaining < total) {
     fail("rANS stream at byte offset ", file_offset, ": runs out of bytes at row ", row,
@@ -92,16 +96,16 @@ CACHEGEN_AVX512 inline __m512i step(__m512i x, const FlatTables& t, int64_t k, i
   return x;
 }
 
-CACHEGEN_AVX512 void decode(RansCursor* streams, int count, const FlatTables* tables,
-                            int64_t rows, int64_t columns, int64_t stride, int lanes,
-                            int precision) {
+CACHEGEN_AVX512 void decode(RansCursor* streams, int count, const FlatTables* tables, int64_t rows,
+                            int64_t columns, int64_t stride, int lanes, int precision) {
   const int vectors = lanes / 16;
   const int64_t groups = columns / lanes;
   __m512i x[kMaxBatch][kMaxVectors];
   const uint8_t* ptr[kMaxBatch];
   for (int b = 0; b < count; ++b) {
     ptr[b] = streams[b].ptr;
-    for (int v = 0; v < vectors; ++v) x[b][v] = _mm512_loadu_si512(streams[b].state + 16 * v);
+    for (int v = 0; v < vectors; ++v)
+      x[b][v] = _mm512_loadu_si512(streams[b].state + 16 * v);
   }
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t g = 0; g < groups; ++g) {
@@ -117,14 +121,16 @@ CACHEGEN_AVX512 void decode(RansCursor* streams, int count, const FlatTables* ta
   }
   for (int b = 0; b < count; ++b) {
     streams[b].ptr = ptr[b];
-    for (int v = 0; v < vectors; ++v) _mm512_storeu_si512(streams[b].state + 16 * v, x[b][v]);
+    for (int v = 0; v < vectors; ++v)
+      _mm512_storeu_si512(streams[b].state + 16 * v, x[b][v]);
   }
 }
 }  // namespace
 
 int64_t rans_decode_avx512(RansCursor* streams, int count, int64_t rows, int64_t columns,
                            int64_t stride, int lanes) {
-  if (lanes % 16 != 0 || lanes > 16 * kMaxVectors || count > kMaxBatch || count < 1) return 0;
+  if (lanes % 16 != 0 || lanes > 16 * kMaxVectors || count > kMaxBatch || count < 1)
+    return 0;
   const int precision = streams[0].tables[0]->precision();
   FlatTables tables[kMaxBatch];
   for (int b = 0; b < count; ++b) {
@@ -134,7 +140,8 @@ int64_t rans_decode_avx512(RansCursor* streams, int count, int64_t rows, int64_t
     t.compares.assign(static_cast<size_t>(columns / 16), 0);
     for (int64_t k = 0; k < columns; ++k) {
       const FreqTable& table = *streams[b].tables[k];
-      if (table.alphabet() > kAlphabet || table.precision() != precision) return 0;
+      if (table.alphabet() > kAlphabet || table.precision() != precision)
+        return 0;
       int& compares = t.compares[static_cast<size_t>(k / 16)];
       compares = std::max(compares, table.alphabet() - 1);
       for (int i = 0; i < table.alphabet(); ++i) {
@@ -150,7 +157,8 @@ int64_t rans_decode_avx512(RansCursor* streams, int count, int64_t rows, int64_t
 }
 
 bool rans_kernel_supported(RansKernel kernel) {
-  if (kernel != RansKernel::kAvx512) return true;
+  if (kernel != RansKernel::kAvx512)
+    return true;
   static const bool supported =
       __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
@@ -160,9 +168,13 @@ bool rans_kernel_supported(RansKernel kernel) {
 
 #else  // not x86-64: only the scalar decoder exists
 
-int64_t rans_decode_avx512(RansCursor*, int, int64_t, int64_t, int64_t, int) { return 0; }
+int64_t rans_decode_avx512(RansCursor*, int, int64_t, int64_t, int64_t, int) {
+  return 0;
+}
 
-bool rans_kernel_supported(RansKernel kernel) { return kernel != RansKernel::kAvx512; }
+bool rans_kernel_supported(RansKernel kernel) {
+  return kernel != RansKernel::kAvx512;
+}
 
 #endif
 

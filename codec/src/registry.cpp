@@ -30,7 +30,8 @@ std::unique_ptr<Codec> make_codec(const std::string& name, Options options,
 std::vector<uint8_t> encode_chunks(const Codec& codec, const KVCache& kv, int64_t chunk_tokens,
                                    EncodeStats* stats) {
   const int64_t tokens = kv.shape().tokens;
-  if (chunk_tokens <= 0 || chunk_tokens >= tokens) return codec.encode(kv, ChunkPosition{0, tokens}, stats);
+  if (chunk_tokens <= 0 || chunk_tokens >= tokens)
+    return codec.encode(kv, ChunkPosition{0, tokens}, stats);
   std::vector<uint8_t> out;
   for (int64_t begin = 0; begin < tokens; begin += chunk_tokens) {
     std::vector<uint8_t> chunk =

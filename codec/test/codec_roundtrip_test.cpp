@@ -42,7 +42,8 @@ KVCache reference_cachegen(const KVCache& kv, int level) {
         std::vector<float> x(static_cast<size_t>(s.channels()));
         kv.load_row(l, kind, t, x.data());
         float scale = 0;
-        for (float v : x) scale = std::max(scale, std::fabs(v));
+        for (float v : x)
+          scale = std::max(scale, std::fabs(v));
         for (float& v : x) {
           float q = scale == 0 ? m : std::nearbyint(v * m / scale) + m;
           v = (q - m) / m * scale;
@@ -91,7 +92,8 @@ TEST(Codecs, CachegenEdgeCasesRoundTrip) {
   std::vector<float> ones(16, 0.5f), zeros(16, 0.0f);
   for (int64_t l = 0; l < 2; ++l) {
     for (int kind = 0; kind < 2; ++kind) {
-      for (int64_t t = 0; t < 30; ++t) constant.store_row(l, kind, t, t == 7 ? zeros.data() : ones.data());
+      for (int64_t t = 0; t < 30; ++t)
+        constant.store_row(l, kind, t, t == 7 ? zeros.data() : ones.data());
     }
   }
   cases.push_back(constant);
@@ -127,7 +129,8 @@ void expect_within_half_step(const KVCache& kv, const KVCache& back, const std::
         kv.load_row(l, kind, t, x.data());
         back.load_row(l, kind, t, y.data());
         float scale = 0;
-        for (float v : x) scale = std::max(scale, std::fabs(v));
+        for (float v : x)
+          scale = std::max(scale, std::fabs(v));
         double bound = scale / (2.0 * max_level(l, kind)) * 1.0001;
         for (size_t c = 0; c < x.size(); ++c) {
           ASSERT_LE(std::fabs(x[c] - y[c]), bound + std::fabs(y[c]) * std::ldexp(1.0, -11))

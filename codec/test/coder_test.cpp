@@ -41,7 +41,8 @@ std::vector<FreqTable> tables_for(const Block& b, int precision) {
   std::vector<FreqTable> tables;
   for (int64_t k = 0; k < b.columns; ++k) {
     std::vector<uint32_t> counts(static_cast<size_t>(b.alphabet), 0);
-    for (int64_t r = 0; r < b.rows; ++r) ++counts[b.symbols[static_cast<size_t>(r * b.columns + k)]];
+    for (int64_t r = 0; r < b.rows; ++r)
+      ++counts[b.symbols[static_cast<size_t>(r * b.columns + k)]];
     tables.push_back(FreqTable::from_counts(counts.data(), b.alphabet, precision, false));
   }
   return tables;
@@ -65,7 +66,8 @@ struct RoundTrip {
 RoundTrip round_trip(const Block& b, int precision, int lanes) {
   std::vector<FreqTable> tables = tables_for(b, precision);
   std::vector<const FreqTable*> ptrs;
-  for (const auto& t : tables) ptrs.push_back(&t);
+  for (const auto& t : tables)
+    ptrs.push_back(&t);
   std::vector<uint8_t> rans, arith;
   rans_encode(b.symbols.data(), b.rows, b.columns, b.columns, lanes, ptrs.data(), rans);
   arith_encode(b.symbols.data(), b.rows, b.columns, b.columns, ptrs.data(), arith);
@@ -87,7 +89,8 @@ TEST(FreqTable, NormalizesExactlyAndKeepsUsedSymbols) {
   EXPECT_EQ(t.freq(1), 0u);
   EXPECT_GE(t.freq(3), 1u);
   FreqTable all = FreqTable::from_counts(counts, 5, 12, true);
-  for (int s = 0; s < 5; ++s) EXPECT_GE(all.freq(s), 1u);
+  for (int s = 0; s < 5; ++s)
+    EXPECT_GE(all.freq(s), 1u);
 }
 
 TEST(FreqTable, FastFindMatchesBinarySearch) {
@@ -109,13 +112,13 @@ TEST(FreqTable, RejectsBadPrecisionAndAlphabet) {
 }
 
 TEST(Coders, RoundTripEdgeCases) {
-  round_trip(make_block(1, 1, 31, 2.0, 1), 16, 1);         // one symbol
-  round_trip(make_block(1, 128, 31, 2.0, 1), 16, 32);      // one token, many lanes
-  round_trip(make_block(1537, 64, 15, 1.5, 2), 16, 32);    // chunk size + 1
-  round_trip(make_block(1535, 64, 15, 1.5, 2), 16, 16);    // chunk size - 1
-  round_trip(make_block(300, 32, 255, 40.0, 3), 16, 32);   // the largest alphabet
-  round_trip(make_block(300, 8, 255, 40.0, 3), 8, 8);      // largest alphabet, 8-bit tables
-  round_trip(make_block(0, 32, 31, 2.0, 4), 16, 32);       // no rows
+  round_trip(make_block(1, 1, 31, 2.0, 1), 16, 1);        // one symbol
+  round_trip(make_block(1, 128, 31, 2.0, 1), 16, 32);     // one token, many lanes
+  round_trip(make_block(1537, 64, 15, 1.5, 2), 16, 32);   // chunk size + 1
+  round_trip(make_block(1535, 64, 15, 1.5, 2), 16, 16);   // chunk size - 1
+  round_trip(make_block(300, 32, 255, 40.0, 3), 16, 32);  // the largest alphabet
+  round_trip(make_block(300, 8, 255, 40.0, 3), 8, 8);     // largest alphabet, 8-bit tables
+  round_trip(make_block(0, 32, 31, 2.0, 4), 16, 32);      // no rows
 }
 
 TEST(Coders, ConstantSymbolsCostNothingButTheFlush) {
@@ -128,7 +131,8 @@ TEST(Coders, ConstantSymbolsCostNothingButTheFlush) {
 TEST(Coders, UniformSymbolsRoundTrip) {
   Block b{400, 16, 16, std::vector<uint8_t>(400 * 16)};
   std::mt19937 rng(6);
-  for (auto& s : b.symbols) s = static_cast<uint8_t>(rng() % 16);
+  for (auto& s : b.symbols)
+    s = static_cast<uint8_t>(rng() % 16);
   RoundTrip sizes = round_trip(b, 16, 16);
   double ideal_bytes = 400.0 * 16 * 4 / 8;  // 4 bits per symbol
   EXPECT_LT(static_cast<double>(sizes.rans_bytes), ideal_bytes * 1.02 + 64);
@@ -146,7 +150,8 @@ TEST(Coders, PayloadWithinOnePercentOfModelEntropyAt16Bits) {
 }
 
 TEST(Coders, VectorKernelMatchesScalarReference) {
-  if (!rans_kernel_supported(RansKernel::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  if (!rans_kernel_supported(RansKernel::kAvx512))
+    GTEST_SKIP() << "no AVX-512 on this CPU";
   for (int lanes : {16, 32}) {
     for (int alphabet : {3, 15, 31}) {
       // A batch of 3 streams with different data and tables, decoded together and alone.
@@ -160,7 +165,8 @@ TEST(Coders, VectorKernelMatchesScalarReference) {
       }
       for (size_t b = 0; b < blocks.size(); ++b) {
         ptrs.emplace_back();
-        for (const auto& t : tables[b]) ptrs.back().push_back(&t);
+        for (const auto& t : tables[b])
+          ptrs.back().push_back(&t);
         encoded.emplace_back();
         rans_encode(blocks[b].symbols.data(), blocks[b].rows, blocks[b].columns, blocks[b].columns,
                     lanes, ptrs[b].data(), encoded[b]);
@@ -171,11 +177,13 @@ TEST(Coders, VectorKernelMatchesScalarReference) {
         scalar[b].resize(blocks[b].symbols.size());
         vector[b].resize(blocks[b].symbols.size());
         rans_decode(encoded[b].data(), encoded[b].size(), 0, blocks[b].rows, blocks[b].columns,
-                    blocks[b].columns, lanes, ptrs[b].data(), scalar[b].data(), RansKernel::kScalar);
-        batch.push_back({encoded[b].data(), encoded[b].size(), 0, ptrs[b].data(), vector[b].data()});
+                    blocks[b].columns, lanes, ptrs[b].data(), scalar[b].data(),
+                    RansKernel::kScalar);
+        batch.push_back(
+            {encoded[b].data(), encoded[b].size(), 0, ptrs[b].data(), vector[b].data()});
       }
-      rans_decode_batch(batch.data(), 3, blocks[0].rows, blocks[0].columns, blocks[0].columns, lanes,
-                        RansKernel::kAvx512);
+      rans_decode_batch(batch.data(), 3, blocks[0].rows, blocks[0].columns, blocks[0].columns,
+                        lanes, RansKernel::kAvx512);
       for (size_t b = 0; b < blocks.size(); ++b) {
         EXPECT_EQ(scalar[b], blocks[b].symbols);
         EXPECT_EQ(vector[b], blocks[b].symbols) << "lanes " << lanes << " alphabet " << alphabet;
@@ -195,7 +203,8 @@ TEST(Coders, CorruptedRansStreamIsAnErrorNotACrash) {
   Block b = make_block(200, 32, 31, 2.0, 8);
   std::vector<FreqTable> tables = tables_for(b, 16);
   std::vector<const FreqTable*> ptrs;
-  for (const auto& t : tables) ptrs.push_back(&t);
+  for (const auto& t : tables)
+    ptrs.push_back(&t);
   std::vector<uint8_t> stream;
   rans_encode(b.symbols.data(), b.rows, b.columns, b.columns, 32, ptrs.data(), stream);
   std::vector<uint8_t> out(b.symbols.size());
@@ -212,8 +221,8 @@ TEST(Coders, CorruptedRansStreamIsAnErrorNotACrash) {
   }
   EXPECT_GT(errors, 0);
   for (RansKernel kernel : {RansKernel::kScalar, RansKernel::kAuto}) {
-    EXPECT_THROW(rans_decode(stream.data(), stream.size() - 1, 0, b.rows, b.columns, b.columns,
-                             32, ptrs.data(), out.data(), kernel),
+    EXPECT_THROW(rans_decode(stream.data(), stream.size() - 1, 0, b.rows, b.columns, b.columns, 32,
+                             ptrs.data(), out.data(), kernel),
                  Error);
   }
 }

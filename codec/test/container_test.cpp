@@ -78,9 +78,10 @@ TEST(Container, ErrorsNameTheOffset) {
 TEST(Container, MissingChunkIsDetected) {
   std::vector<uint8_t> bytes = sample_file("identity", "");
   std::vector<ContainerView> views = parse_container_file(bytes, "x");
-  std::vector<uint8_t> without_middle(bytes.begin(), bytes.begin() + static_cast<long>(views[0].total_size()));
-  without_middle.insert(without_middle.end(), bytes.begin() + static_cast<long>(views[2].file_offset()),
-                        bytes.end());
+  std::vector<uint8_t> without_middle(bytes.begin(),
+                                      bytes.begin() + static_cast<long>(views[0].total_size()));
+  without_middle.insert(without_middle.end(),
+                        bytes.begin() + static_cast<long>(views[2].file_offset()), bytes.end());
   EXPECT_THROW(decode_file(without_middle, "x", CodecContext{}), Error);
 }
 

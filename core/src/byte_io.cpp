@@ -39,7 +39,8 @@ uint64_t ByteReader::varint() {
     }
     uint8_t byte = data_[pos_++];
     value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) return value;
+    if (!(byte & 0x80))
+      return value;
   }
   pos_ = start;
   fail_here("varint longer than 10 bytes");
@@ -56,7 +57,8 @@ std::string ByteReader::text(size_t max_size) {
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) fail("cannot open '", path, "' for reading");
+  if (!in)
+    fail("cannot open '", path, "' for reading");
   std::streamsize size = in.tellg();
   in.seekg(0);
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
@@ -70,8 +72,10 @@ void write_file_atomic(const std::string& path, const std::vector<uint8_t>& byte
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot open '", tmp, "' for writing");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out)
+      fail("cannot open '", tmp, "' for writing");
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out) {
       std::remove(tmp.c_str());

@@ -16,7 +16,8 @@ std::array<uint32_t, 256> make_table() {
   std::array<uint32_t, 256> table{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kPolynomial : c >> 1;
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) ? (c >> 1) ^ kPolynomial : c >> 1;
     table[i] = c;
   }
   return table;
@@ -34,7 +35,8 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_hardware(const uint8_t* data, 
     size -= 8;
   }
   auto crc32 = static_cast<uint32_t>(crc);
-  while (size-- > 0) crc32 = _mm_crc32_u8(crc32, *data++);
+  while (size-- > 0)
+    crc32 = _mm_crc32_u8(crc32, *data++);
   return ~crc32;
 }
 #endif
@@ -43,14 +45,16 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_hardware(const uint8_t* data, 
 uint32_t crc32c_reference(const uint8_t* data, size_t size, uint32_t seed) {
   static const std::array<uint32_t, 256> table = make_table();
   uint32_t crc = ~seed;
-  for (size_t i = 0; i < size; ++i) crc = table[(crc ^ data[i]) & 0xffu] ^ (crc >> 8);
+  for (size_t i = 0; i < size; ++i)
+    crc = table[(crc ^ data[i]) & 0xffu] ^ (crc >> 8);
   return ~crc;
 }
 
 uint32_t crc32c(const uint8_t* data, size_t size, uint32_t seed) {
 #if defined(__x86_64__)
   static const bool has_sse42 = __builtin_cpu_supports("sse4.2");
-  if (has_sse42) return crc32c_hardware(data, size, seed);
+  if (has_sse42)
+    return crc32c_hardware(data, size, seed);
 #endif
   return crc32c_reference(data, size, seed);
 }

@@ -7,7 +7,9 @@
 
 namespace cachegen {
 
-size_t dtype_size(DType dtype) { return dtype == DType::kF32 ? 4 : 2; }
+size_t dtype_size(DType dtype) {
+  return dtype == DType::kF32 ? 4 : 2;
+}
 
 std::string dtype_name(DType dtype) {
   switch (dtype) {
@@ -34,9 +36,12 @@ std::string safetensors_dtype_name(DType dtype) {
 }
 
 DType parse_dtype(const std::string& name) {
-  if (name == "f32" || name == "F32" || name == "fp32" || name == "float32") return DType::kF32;
-  if (name == "f16" || name == "F16" || name == "fp16" || name == "float16") return DType::kF16;
-  if (name == "bf16" || name == "BF16" || name == "bfloat16") return DType::kBF16;
+  if (name == "f32" || name == "F32" || name == "fp32" || name == "float32")
+    return DType::kF32;
+  if (name == "f16" || name == "F16" || name == "fp16" || name == "float16")
+    return DType::kF16;
+  if (name == "bf16" || name == "BF16" || name == "bfloat16")
+    return DType::kBF16;
   fail("unknown dtype '", name, "'; valid: f32, f16, bf16");
 }
 
@@ -131,7 +136,9 @@ inline uint16_t load_u16(const uint8_t* p) {
   std::memcpy(&v, p, 2);
   return v;
 }
-inline void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+inline void store_u16(uint8_t* p, uint16_t v) {
+  std::memcpy(p, &v, 2);
+}
 }  // namespace
 
 void to_float(DType dtype, const void* src, float* dst, int64_t count) {
@@ -142,9 +149,11 @@ void to_float(DType dtype, const void* src, float* dst, int64_t count) {
   const auto* in = static_cast<const uint8_t*>(src);
   if (dtype == DType::kF16) {
     const float* table = half_table().data();
-    for (int64_t i = 0; i < count; ++i) dst[i] = table[load_u16(in + 2 * i)];
+    for (int64_t i = 0; i < count; ++i)
+      dst[i] = table[load_u16(in + 2 * i)];
   } else {
-    for (int64_t i = 0; i < count; ++i) dst[i] = bfloat_to_float(load_u16(in + 2 * i));
+    for (int64_t i = 0; i < count; ++i)
+      dst[i] = bfloat_to_float(load_u16(in + 2 * i));
   }
 }
 
@@ -155,9 +164,11 @@ void from_float(DType dtype, const float* src, void* dst, int64_t count) {
   }
   auto* out = static_cast<uint8_t*>(dst);
   if (dtype == DType::kF16) {
-    for (int64_t i = 0; i < count; ++i) store_u16(out + 2 * i, float_to_half(src[i]));
+    for (int64_t i = 0; i < count; ++i)
+      store_u16(out + 2 * i, float_to_half(src[i]));
   } else {
-    for (int64_t i = 0; i < count; ++i) store_u16(out + 2 * i, float_to_bfloat(src[i]));
+    for (int64_t i = 0; i < count; ++i)
+      store_u16(out + 2 * i, float_to_bfloat(src[i]));
   }
 }
 

@@ -10,7 +10,9 @@ std::string KVShape::to_string() const {
   return str("[L=", layers, ", T=", tokens, ", H=", kv_heads, ", D=", head_dim, "]");
 }
 
-const char* kv_kind_name(int kind) { return kind == kKey ? "key" : "value"; }
+const char* kv_kind_name(int kind) {
+  return kind == kKey ? "key" : "value";
+}
 
 KVCache::KVCache(KVShape shape, DType dtype) : shape_(shape), dtype_(dtype) {
   if (shape.layers < 0 || shape.tokens < 0 || shape.kv_heads < 0 || shape.head_dim < 0) {
@@ -32,7 +34,9 @@ size_t KVCache::offset(int64_t layer, int kind, int64_t token) const {
   return static_cast<size_t>(row_index * shape_.channels()) * element_size();
 }
 
-uint8_t* KVCache::plane(int64_t layer, int kind) { return data_.data() + offset(layer, kind, 0); }
+uint8_t* KVCache::plane(int64_t layer, int kind) {
+  return data_.data() + offset(layer, kind, 0);
+}
 const uint8_t* KVCache::plane(int64_t layer, int kind) const {
   return data_.data() + offset(layer, kind, 0);
 }

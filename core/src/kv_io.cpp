@@ -36,7 +36,8 @@ KVCache load_kv(const std::string& path) {
     fail("KV file '", path, "': tensor 'layers.0.key' must have shape [tokens, heads, dim]");
   }
   int64_t layers = 0;
-  while (file.tensors.count(layer_name(layers, kKey))) ++layers;
+  while (file.tensors.count(layer_name(layers, kKey)))
+    ++layers;
   DType dtype = parse_dtype(t0.dtype);
   KVCache kv(KVShape{layers, t0.shape[0], t0.shape[1], t0.shape[2]}, dtype);
   for (int64_t layer = 0; layer < layers; ++layer) {
@@ -58,7 +59,8 @@ KVCache load_kv(const std::string& path) {
 void save_kv(const std::string& path, const KVCache& kv, const std::string& model_name) {
   SafetensorsFile file;
   file.metadata["format"] = "cachegen-kv";
-  if (!model_name.empty()) file.metadata["model"] = model_name;
+  if (!model_name.empty())
+    file.metadata["model"] = model_name;
   SafetensorsTensor t;
   t.dtype = safetensors_dtype_name(kv.dtype());
   const KVShape& s = kv.shape();

@@ -15,8 +15,10 @@ Options Options::parse(const std::string& text, const std::string& context) {
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find(';', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) options.add_assignment(text.substr(start, end - start));
+    if (end == std::string::npos)
+      end = text.size();
+    if (end > start)
+      options.add_assignment(text.substr(start, end - start));
     start = end + 1;
   }
   return options;
@@ -43,7 +45,8 @@ static int64_t parse_int(const std::string& text, const std::string& what) {
 int64_t Options::get_int(const std::string& key, int64_t fallback, int64_t min, int64_t max) {
   known_.insert(key);
   auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
+  if (it == values_.end())
+    return fallback;
   int64_t value = parse_int(it->second, str(context_, ": option '", key, "'"));
   if (value < min || value > max) {
     fail(context_, ": option '", key, "'=", value, " is outside [", min, ", ", max, "]");
@@ -54,10 +57,13 @@ int64_t Options::get_int(const std::string& key, int64_t fallback, int64_t min, 
 bool Options::get_bool(const std::string& key, bool fallback) {
   known_.insert(key);
   auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
+  if (it == values_.end())
+    return fallback;
   const std::string& v = it->second;
-  if (v == "on" || v == "true" || v == "1" || v == "yes") return true;
-  if (v == "off" || v == "false" || v == "0" || v == "no") return false;
+  if (v == "on" || v == "true" || v == "1" || v == "yes")
+    return true;
+  if (v == "off" || v == "false" || v == "0" || v == "no")
+    return false;
   fail(context_, ": option '", key, "'='", v, "' is not a boolean; valid: on, off");
 }
 
@@ -65,12 +71,15 @@ std::string Options::get_choice(const std::string& key, const std::string& fallb
                                 const std::vector<std::string>& choices) {
   known_.insert(key);
   auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
+  if (it == values_.end())
+    return fallback;
   for (const std::string& choice : choices) {
-    if (choice == it->second) return choice;
+    if (choice == it->second)
+      return choice;
   }
   std::string valid;
-  for (const std::string& choice : choices) valid += (valid.empty() ? "" : ", ") + choice;
+  for (const std::string& choice : choices)
+    valid += (valid.empty() ? "" : ", ") + choice;
   fail(context_, ": option '", key, "'='", it->second, "' is not valid; valid: ", valid);
 }
 
@@ -85,13 +94,15 @@ std::vector<int64_t> Options::get_int_list(const std::string& key,
                                            int64_t max) {
   known_.insert(key);
   auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
+  if (it == values_.end())
+    return fallback;
   std::vector<int64_t> out;
   const std::string& text = it->second;
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
+    if (end == std::string::npos)
+      end = text.size();
     int64_t value =
         parse_int(text.substr(start, end - start), str(context_, ": option '", key, "'"));
     if (value < min || value > max) {
@@ -107,7 +118,8 @@ void Options::finish() const {
   for (const auto& entry : values_) {
     if (!known_.count(entry.first)) {
       std::string valid;
-      for (const std::string& key : known_) valid += (valid.empty() ? "" : ", ") + key;
+      for (const std::string& key : known_)
+        valid += (valid.empty() ? "" : ", ") + key;
       fail(context_, ": unknown option '", entry.first, "'; valid: ", valid);
     }
   }

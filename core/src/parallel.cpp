@@ -14,9 +14,11 @@ int hardware_threads() {
 }
 
 void parallel_for(int64_t count, int threads, const std::function<void(int64_t)>& body) {
-  if (threads <= 0) threads = hardware_threads();
+  if (threads <= 0)
+    threads = hardware_threads();
   if (threads == 1 || count <= 1) {
-    for (int64_t i = 0; i < count; ++i) body(i);
+    for (int64_t i = 0; i < count; ++i)
+      body(i);
     return;
   }
   int workers = static_cast<int>(std::min<int64_t>(threads, count));
@@ -26,21 +28,26 @@ void parallel_for(int64_t count, int threads, const std::function<void(int64_t)>
   auto work = [&] {
     for (;;) {
       int64_t i = next.fetch_add(1);
-      if (i >= count) return;
+      if (i >= count)
+        return;
       try {
         body(i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
+        if (!error)
+          error = std::current_exception();
         next.store(count);  // stop handing out work
       }
     }
   };
   std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+  for (int w = 1; w < workers; ++w)
+    pool.emplace_back(work);
   work();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  for (auto& t : pool)
+    t.join();
+  if (error)
+    std::rethrow_exception(error);
 }
 
 }  // namespace cachegen

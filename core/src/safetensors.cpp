@@ -11,11 +11,13 @@ namespace {
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // the safetensors spec's limit
 
 size_t element_size_of(const std::string& dtype, const std::string& where) {
-  if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
-  if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
-  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
-  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" ||
-      dtype == "F8_E5M2")
+  if (dtype == "F64" || dtype == "I64" || dtype == "U64")
+    return 8;
+  if (dtype == "F32" || dtype == "I32" || dtype == "U32")
+    return 4;
+  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16")
+    return 2;
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" || dtype == "F8_E5M2")
     return 1;
   fail(where, ": unsupported dtype '", dtype, "'");
 }
@@ -42,14 +44,16 @@ SafetensorsFile SafetensorsFile::parse(const std::vector<uint8_t>& bytes, const 
   } catch (const nlohmann::json::exception& e) {
     fail("safetensors file '", path, "': header is not valid JSON: ", e.what());
   }
-  if (!header.is_object()) fail("safetensors file '", path, "': header is not a JSON object");
+  if (!header.is_object())
+    fail("safetensors file '", path, "': header is not a JSON object");
 
   SafetensorsFile file;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     std::string where = str("safetensors file '", path, "', tensor '", name, "'");
     if (name == "__metadata__") {
-      if (!it->is_object()) fail("safetensors file '", path, "': __metadata__ is not an object");
+      if (!it->is_object())
+        fail("safetensors file '", path, "': __metadata__ is not an object");
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string()) {
           fail("safetensors file '", path, "': metadata key '", m.key(), "' is not a string");
@@ -69,9 +73,11 @@ SafetensorsFile SafetensorsFile::parse(const std::vector<uint8_t>& bytes, const 
     tensor.dtype = entry["dtype"].get<std::string>();
     uint64_t elements = 1;
     for (const auto& dim : entry["shape"]) {
-      if (!dim.is_number_unsigned()) fail(where, ": shape entries must be non-negative integers");
+      if (!dim.is_number_unsigned())
+        fail(where, ": shape entries must be non-negative integers");
       uint64_t d = dim.get<uint64_t>();
-      if (d != 0 && elements > (uint64_t{1} << 48) / d) fail(where, ": shape is too large");
+      if (d != 0 && elements > (uint64_t{1} << 48) / d)
+        fail(where, ": shape is too large");
       elements *= d;
       tensor.shape.push_back(static_cast<int64_t>(d));
     }
@@ -101,7 +107,8 @@ std::vector<uint8_t> SafetensorsFile::serialize() const {
   nlohmann::ordered_json header;
   if (!metadata.empty()) {
     nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-    for (const auto& m : metadata) meta[m.first] = m.second;
+    for (const auto& m : metadata)
+      meta[m.first] = m.second;
     header["__metadata__"] = meta;
   }
   uint64_t offset = 0;
@@ -114,14 +121,18 @@ std::vector<uint8_t> SafetensorsFile::serialize() const {
     header[entry.first] = t;
   }
   std::string text = header.dump();
-  while ((8 + text.size()) % 8 != 0) text.push_back(' ');  // align data to 8 bytes
+  while ((8 + text.size()) % 8 != 0)
+    text.push_back(' ');  // align data to 8 bytes
   ByteWriter writer;
   writer.u64(text.size());
   writer.bytes(text.data(), text.size());
-  for (const auto& entry : tensors) writer.bytes(entry.second.data.data(), entry.second.data.size());
+  for (const auto& entry : tensors)
+    writer.bytes(entry.second.data.data(), entry.second.data.size());
   return std::move(writer.buffer());
 }
 
-void SafetensorsFile::save(const std::string& path) const { write_file_atomic(path, serialize()); }
+void SafetensorsFile::save(const std::string& path) const {
+  write_file_atomic(path, serialize());
+}
 
 }  // namespace cachegen

@@ -44,7 +44,8 @@ KVCache make_synthetic_kv(const SyntheticKVSpec& spec) {
       for (int64_t t = 0; t < s.tokens; ++t) {
         for (int64_t c = 0; c < channels; ++c) {
           auto i = static_cast<size_t>(c);
-          if (t > 0) z[i] = rho * z[i] + innovation * normal(rng);
+          if (t > 0)
+            z[i] = rho * z[i] + innovation * normal(rng);
           row[i] = static_cast<float>(mean[i] + scale[i] * z[i]);
         }
         kv.store_row(layer, kind, t, row.data());

@@ -18,7 +18,8 @@ TEST(Crc32c, KnownVector) {
 TEST(Crc32c, FastPathMatchesReferenceOnAllLengths) {
   std::mt19937 rng(10);
   std::vector<uint8_t> data(300);
-  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  for (auto& b : data)
+    b = static_cast<uint8_t>(rng());
   for (size_t n = 0; n <= data.size(); ++n) {
     ASSERT_EQ(crc32c(data.data(), n, 7), crc32c_reference(data.data(), n, 7)) << n;
   }

@@ -14,8 +14,8 @@ TEST(KVCache, SliceThenConcatIsIdentity) {
   SyntheticKVSpec spec;
   spec.shape = {3, 37, 2, 8};
   KVCache kv = make_synthetic_kv(spec);
-  KVCache joined = KVCache::concat_tokens({kv.slice_tokens(0, 10), kv.slice_tokens(10, 0),
-                                           kv.slice_tokens(10, 27)});
+  KVCache joined = KVCache::concat_tokens(
+      {kv.slice_tokens(0, 10), kv.slice_tokens(10, 0), kv.slice_tokens(10, 27)});
   ASSERT_EQ(joined.shape(), kv.shape());
   EXPECT_EQ(std::memcmp(joined.data(), kv.data(), kv.byte_size()), 0);
 }

@@ -22,7 +22,8 @@ CliArgs::CliArgs(const std::string& command, int argc, char** argv, std::set<std
       }
       if (valued.count(name)) {
         if (!inline_value) {
-          if (i + 1 >= argc) fail("cachegen ", command, ": --", name, " needs a value");
+          if (i + 1 >= argc)
+            fail("cachegen ", command, ": --", name, " needs a value");
           value = argv[++i];
         }
         values_[name].push_back(value);
@@ -30,8 +31,10 @@ CliArgs::CliArgs(const std::string& command, int argc, char** argv, std::set<std
         switches_on_.insert(name);
       } else {
         std::string valid;
-        for (const auto& v : valued) valid += (valid.empty() ? "--" : ", --") + v;
-        for (const auto& s : switches) valid += (valid.empty() ? "--" : ", --") + s;
+        for (const auto& v : valued)
+          valid += (valid.empty() ? "--" : ", --") + v;
+        for (const auto& s : switches)
+          valid += (valid.empty() ? "--" : ", --") + s;
         fail("cachegen ", command, ": unknown flag '", arg, "'; valid: ", valid);
       }
     } else {
@@ -52,7 +55,8 @@ std::vector<std::string> CliArgs::get_all(const std::string& flag) const {
 
 int64_t CliArgs::get_int(const std::string& flag, int64_t fallback) const {
   auto it = values_.find(flag);
-  if (it == values_.end()) return fallback;
+  if (it == values_.end())
+    return fallback;
   const std::string& text = it->second.back();
   char* end = nullptr;
   errno = 0;

@@ -15,8 +15,10 @@ namespace cachegen {
 namespace {
 Options codec_options(const CliArgs& args) {
   Options options({}, "command line");
-  for (const std::string& opt : args.get_all("opt")) options.add_assignment(opt);
-  if (args.has("level")) options.set("level", args.get("level", ""));
+  for (const std::string& opt : args.get_all("opt"))
+    options.add_assignment(opt);
+  if (args.has("level"))
+    options.set("level", args.get("level", ""));
   return options;
 }
 
@@ -29,8 +31,8 @@ CodecContext codec_context(const CliArgs& args) {
 }  // namespace
 
 int run_encode(int argc, char** argv) {
-  CliArgs args("encode", argc, argv, {"codec", "level", "opt", "chunk-tokens", "threads", "profile"},
-               {});
+  CliArgs args("encode", argc, argv,
+               {"codec", "level", "opt", "chunk-tokens", "threads", "profile"}, {});
   args.expect_positionals(2, 2,
                           "--codec NAME [--level N] [--opt KEY=VALUE ...] [--chunk-tokens N] "
                           "IN.safetensors OUT");
@@ -38,7 +40,8 @@ int run_encode(int argc, char** argv) {
   CodecContext context = codec_context(args);
   auto codec = make_codec(args.get("codec", "cachegen"), codec_options(args), context);
   EncodeStats stats;
-  std::vector<uint8_t> bytes = encode_chunks(*codec, kv, args.get_int("chunk-tokens", 1536), &stats);
+  std::vector<uint8_t> bytes =
+      encode_chunks(*codec, kv, args.get_int("chunk-tokens", 1536), &stats);
   write_file_atomic(args.positionals()[1], bytes);
   std::printf("%s: %lld tokens, %s -> %zu bytes (%.3f bits/element) with %s [%s]\n",
               args.positionals()[1].c_str(), static_cast<long long>(kv.shape().tokens),
@@ -130,7 +133,8 @@ int run_profile(int argc, char** argv) {
   Options options = codec_options(args);
   ProbabilityProfile profile = build_cachegen_profile(options, codec_context(args), samples);
   std::string out = args.get("out", "");
-  if (out.empty()) fail("cachegen profile: --out PROFILE is required");
+  if (out.empty())
+    fail("cachegen profile: --out PROFILE is required");
   write_file_atomic(out, profile.serialize());
   std::printf("%s: profile %s for [%s], %zu chunks\n", out.c_str(), profile.id.c_str(),
               profile.params.c_str(), samples.size());

@@ -1,8 +1,9 @@
 // codec-report: one row per codec configuration on a KV cache (see codec_report.h).
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "cachegen/codec/codecs.h"
 #include "cachegen/core/byte_io.h"
@@ -21,7 +22,8 @@ struct TemporaryProfile {
   TemporaryProfile(const std::vector<KVCache>& samples, const CodecContext& context) {
     char name[] = "/tmp/cachegen-profile-XXXXXX";
     int fd = mkstemp(name);
-    if (fd < 0) fail("codec-report: cannot create a temporary profile file");
+    if (fd < 0)
+      fail("codec-report: cannot create a temporary profile file");
     close(fd);
     path = name;
     Options options = Options::parse("level=2;coder=rans", "codec report");
@@ -62,15 +64,18 @@ int run_codec_report(int argc, char** argv) {
   auto configs = default_report_configs(profile.path);
   for (size_t i = 0; i < configs.size(); ++i) {
     const CodecConfig& config = configs[i];
-    if (!filter.empty() && ("," + filter + ",").find("," + config.codec + ",") == std::string::npos) {
+    if (!filter.empty() &&
+        ("," + filter + ",").find("," + config.codec + ",") == std::string::npos) {
       continue;
     }
     std::fprintf(stderr, "\r[%zu/%zu] %s %s %s          ", i + 1, configs.size(),
                  config.codec.c_str(), config.level.c_str(), config.params.c_str());
-    rows.push_back(measure_codec(config, kv, chunk, context, static_cast<int>(args.get_int("repeat", 3))));
+    rows.push_back(
+        measure_codec(config, kv, chunk, context, static_cast<int>(args.get_int("repeat", 3))));
     std::string& p = rows.back().config.params;
     size_t at = p.find("profile=");
-    if (at != std::string::npos) p = p.substr(0, at) + "tables=profile(" + profile_source + ")";
+    if (at != std::string::npos)
+      p = p.substr(0, at) + "tables=profile(" + profile_source + ")";
   }
   std::fprintf(stderr, "\r%60s\r", "");
 
@@ -97,8 +102,9 @@ int run_codec_report(int argc, char** argv) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  std::printf("coding: entropy-coded payload / ideal code length under the codec's own tables; "
-              "vs_H: payload / empirical entropy of the symbols per (layer, kind, channel)\n");
+  std::printf(
+      "coding: entropy-coded payload / ideal code length under the codec's own tables; "
+      "vs_H: payload / empirical entropy of the symbols per (layer, kind, channel)\n");
   std::printf("KV %s %s, %lld elements, chunks of %lld tokens, %d threads\n",
               kv.shape().to_string().c_str(), dtype_name(kv.dtype()).c_str(),
               static_cast<long long>(kv.shape().elements()), static_cast<long long>(chunk),
@@ -113,8 +119,8 @@ int run_codec_report(int argc, char** argv) {
     }
     std::printf("%-9s %-5s %-36s %10llu %8.3f %7s %7s %9.5f %9.5f %8.3f %8.3f\n",
                 r.config.codec.c_str(), r.config.level.c_str(), r.config.params.c_str(),
-                static_cast<unsigned long long>(r.bytes), r.bits_per_element, efficiency, vs_entropy,
-                r.rel_l2_k, r.rel_l2_v, r.encode_gbps, r.decode_gbps);
+                static_cast<unsigned long long>(r.bytes), r.bits_per_element, efficiency,
+                vs_entropy, r.rel_l2_k, r.rel_l2_v, r.encode_gbps, r.decode_gbps);
   }
   return 0;
 }

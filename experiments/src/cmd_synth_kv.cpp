@@ -11,7 +11,8 @@ namespace cachegen {
 
 int run_synth_kv(int argc, char** argv) {
   CliArgs args("synth-kv", argc, argv,
-               {"layers", "tokens", "kv-heads", "head-dim", "dtype", "seed", "model-seed", "out"}, {});
+               {"layers", "tokens", "kv-heads", "head-dim", "dtype", "seed", "model-seed", "out"},
+               {});
   args.expect_positionals(0, 0,
                           "[--layers 32] [--tokens 1536] [--kv-heads 8] [--head-dim 128] "
                           "[--dtype f16] [--seed 1] [--model-seed 1] --out KV.safetensors");
@@ -22,7 +23,8 @@ int run_synth_kv(int argc, char** argv) {
   spec.seed = static_cast<uint64_t>(args.get_int("seed", 1));
   spec.model_seed = static_cast<uint64_t>(args.get_int("model-seed", 1));
   std::string out = args.get("out", "");
-  if (out.empty()) fail("cachegen synth-kv: --out KV.safetensors is required");
+  if (out.empty())
+    fail("cachegen synth-kv: --out KV.safetensors is required");
   save_kv(out, make_synthetic_kv(spec), "synthetic");
   std::printf("%s: synthetic KV %s %s, seed %llu, model seed %llu\n", out.c_str(),
               spec.shape.to_string().c_str(), dtype_name(spec.dtype).c_str(),

@@ -9,10 +9,14 @@ namespace cachegen {
 
 std::vector<CodecConfig> default_report_configs(const std::string& profile_path) {
   std::vector<CodecConfig> configs = {{"identity", "-", ""}};
-  for (int bits : {8, 4, 3, 2}) configs.push_back({"quant", "-", str("bits=", bits)});
-  for (int bits : {8, 4}) configs.push_back({"quant", "-", str("bits=", bits, ";group=32")});
-  for (int bits : {2, 4}) configs.push_back({"kivi", "-", str("bits=", bits)});
-  for (int level = 1; level <= 3; ++level) configs.push_back({"cachegen", str(level), "coder=rans"});
+  for (int bits : {8, 4, 3, 2})
+    configs.push_back({"quant", "-", str("bits=", bits)});
+  for (int bits : {8, 4})
+    configs.push_back({"quant", "-", str("bits=", bits, ";group=32")});
+  for (int bits : {2, 4})
+    configs.push_back({"kivi", "-", str("bits=", bits)});
+  for (int level = 1; level <= 3; ++level)
+    configs.push_back({"cachegen", str(level), "coder=rans"});
   // What lower probability precision costs (the reference uses 16 bits).
   for (int precision : {12, 10}) {
     configs.push_back({"cachegen", "2", str("coder=rans;precision=", precision)});
@@ -51,7 +55,8 @@ void errors(const KVCache& a, const KVCache& b, int kind, double& rel_l2, double
 CodecReportRow measure_codec(const CodecConfig& config, const KVCache& kv, int64_t chunk_tokens,
                              const CodecContext& context, int repeats) {
   Options options = Options::parse(config.params, "codec report");
-  if (config.level != "-") options.set("level", config.level);
+  if (config.level != "-")
+    options.set("level", config.level);
   auto codec = make_codec(config.codec, options, context);
   CodecReportRow row;
   row.config = config;

@@ -27,7 +27,8 @@ const Subcommand kSubcommands[] = {
 
 void print_help() {
   std::printf("usage: cachegen <command> [args]\n\ncommands:\n");
-  for (const Subcommand& s : kSubcommands) std::printf("  %-13s %s\n", s.name, s.summary);
+  for (const Subcommand& s : kSubcommands)
+    std::printf("  %-13s %s\n", s.name, s.summary);
 }
 
 }  // namespace

@@ -22,18 +22,24 @@ Result run(const std::string& arguments) {
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
+    output.append(buffer, n);
   int status = pclose(pipe);
   return {WEXITSTATUS(status), output};
 }
 
-std::string temp(const std::string& name) { return ::testing::TempDir() + "/cli_" + name; }
+std::string temp(const std::string& name) {
+  return ::testing::TempDir() + "/cli_" + name;
+}
 
 TEST(Cli, EncodeInspectDecodeRoundTrip) {
   std::string kv = temp("kv.safetensors"), enc = temp("kv.cgkv"), out = temp("out.safetensors");
-  ASSERT_EQ(run("synth-kv --layers 4 --tokens 300 --kv-heads 2 --head-dim 16 --out " + kv).exit_code, 0);
-  Result e = run("encode --codec cachegen --level 2 --opt delta=on --opt coder=rans "
-                 "--chunk-tokens 128 " + kv + " " + enc);
+  ASSERT_EQ(
+      run("synth-kv --layers 4 --tokens 300 --kv-heads 2 --head-dim 16 --out " + kv).exit_code, 0);
+  Result e =
+      run("encode --codec cachegen --level 2 --opt delta=on --opt coder=rans "
+          "--chunk-tokens 128 " +
+          kv + " " + enc);
   ASSERT_EQ(e.exit_code, 0) << e.output;
   Result i = run("inspect --json " + enc);
   ASSERT_EQ(i.exit_code, 0) << i.output;
@@ -56,7 +62,8 @@ TEST(Cli, EncodeInspectDecodeRoundTrip) {
 
 TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
   std::string kv = temp("kv2.safetensors"), enc = temp("kv2.cgkv"), out = temp("never.safetensors");
-  ASSERT_EQ(run("synth-kv --layers 2 --tokens 20 --kv-heads 1 --head-dim 8 --out " + kv).exit_code, 0);
+  ASSERT_EQ(run("synth-kv --layers 2 --tokens 20 --kv-heads 1 --head-dim 8 --out " + kv).exit_code,
+            0);
   Result unknown = run("encode --codec zip " + kv + " " + enc);
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.output.find("valid names: cachegen, identity, kivi, quant"), std::string::npos);

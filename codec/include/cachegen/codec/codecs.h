@@ -3,7 +3,6 @@
 #pragma once
 
 #include <memory>
-
 #include <vector>
 
 #include "cachegen/codec/profile.h"

@@ -13,7 +13,8 @@
 //   48      8     tokens in the whole context (so a file missing its last chunks is detected)
 //   56      4+n   codec name (u32 length + bytes)
 //   ..      4+n   codec parameters, canonical "key=value;..." (u32 length + bytes)
-//   ..      24*N  section table: tag (u32), crc32c (u32), offset from container start (u64), size (u64)
+//   ..      24*N  section table: tag (u32), crc32c (u32), offset from container start (u64), size
+//   (u64)
 //   ..            section data, each at a multiple of 64 bytes from the container start
 //   end-4   4     crc32c of every byte before it (the container's size is a multiple of 64)
 //
@@ -104,7 +105,7 @@ class ContainerView {
 
 // Splits a file of back-to-back containers; validates each.
 std::vector<ContainerView> parse_container_file(const std::vector<uint8_t>& bytes,
-                                               const std::string& source,
-                                               bool verify_checksum = true);
+                                                const std::string& source,
+                                                bool verify_checksum = true);
 
 }  // namespace cachegen

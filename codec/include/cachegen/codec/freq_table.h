@@ -33,7 +33,8 @@ class FreqTable {
   // The symbol s with cdf[s] <= slot < cdf[s + 1]; slot must be < 2^precision.
   int find(uint32_t slot) const {
     int s = bucket_[slot >> bucket_shift_];
-    while (cdf_[static_cast<size_t>(s) + 1] <= slot) ++s;
+    while (cdf_[static_cast<size_t>(s) + 1] <= slot)
+      ++s;
     return s;
   }
   // Reference lookup (binary search), for tests.

@@ -18,12 +18,12 @@ inline float round_half_even(float v) {
 
 inline float absmax(const float* x, int64_t n) {
   float m = 0;
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  for (int64_t i = 0; i < n; ++i)
+    m = std::max(m, std::fabs(x[i]));
   return m;
 }
 
-inline void quantize_symmetric(const float* x, int64_t n, float scale, int max_level,
-                               uint8_t* q) {
+inline void quantize_symmetric(const float* x, int64_t n, float scale, int max_level, uint8_t* q) {
   if (scale == 0) {
     std::fill(q, q + n, static_cast<uint8_t>(max_level));
     return;

@@ -24,8 +24,8 @@ constexpr uint32_t kRansLow = 1u << 23;
 
 // Appends the stream for symbols[r * stride + k] (r < rows, k < columns) to `out`.
 // tables[k] codes column k. columns must be a multiple of lanes.
-void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride,
-                 int lanes, const FreqTable* const* tables, std::vector<uint8_t>& out);
+void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride, int lanes,
+                 const FreqTable* const* tables, std::vector<uint8_t>& out);
 
 // Which decoder runs: kAuto picks the fastest this CPU supports. All give identical symbols;
 // kScalar is the plain reference the vector kernels are tested against.

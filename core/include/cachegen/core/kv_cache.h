@@ -78,7 +78,7 @@ class KVCache {
   const uint8_t* row(int64_t layer, int kind, int64_t token) const;
 
   float at(int64_t layer, int kind, int64_t token, int64_t channel) const;
-  void load_row(int64_t layer, int kind, int64_t token, float* out) const;   // C floats
+  void load_row(int64_t layer, int kind, int64_t token, float* out) const;  // C floats
   void store_row(int64_t layer, int kind, int64_t token, const float* in);  // rounds to dtype
 
   // Tokens [begin, begin + count) as a new cache.

@@ -15,7 +15,9 @@ class CliArgs {
   CliArgs(const std::string& command, int argc, char** argv, std::set<std::string> valued,
           std::set<std::string> switches);
 
-  bool has(const std::string& flag) const { return values_.count(flag) || switches_on_.count(flag); }
+  bool has(const std::string& flag) const {
+    return values_.count(flag) || switches_on_.count(flag);
+  }
   std::string get(const std::string& flag, const std::string& fallback) const;
   std::vector<std::string> get_all(const std::string& flag) const;
   int64_t get_int(const std::string& flag, int64_t fallback) const;

@@ -20,7 +20,7 @@ struct CodecReportRow {
   uint64_t bytes = 0;
   int64_t elements = 0;
   double bits_per_element = 0;
-  double coding_efficiency = 0;   // payload bits / model bits; 0 when not entropy-coded
+  double coding_efficiency = 0;     // payload bits / model bits; 0 when not entropy-coded
   double payload_vs_empirical = 0;  // payload bits / empirical (histogram) entropy bits
   double rel_l2_k = 0, rel_l2_v = 0, max_abs_k = 0, max_abs_v = 0;
   double encode_seconds = 0, decode_seconds = 0;  // best of the repeats
@@ -28,8 +28,9 @@ struct CodecReportRow {
 };
 
 // The configurations the report runs by default: identity, quant 8/4/3/2 (per token, and in
-// blocks of 32), kivi 2/4, cachegen levels 1-3 (rANS), level 2 at 12- and 10-bit probabilities, with the
-// arithmetic coder, with anchor/delta, and with an offline profile (built from `profile_path`).
+// blocks of 32), kivi 2/4, cachegen levels 1-3 (rANS), level 2 at 12- and 10-bit probabilities,
+// with the arithmetic coder, with anchor/delta, and with an offline profile (built from
+// `profile_path`).
 std::vector<CodecConfig> default_report_configs(const std::string& profile_path);
 
 CodecReportRow measure_codec(const CodecConfig& config, const KVCache& kv, int64_t chunk_tokens,
