@@ -55,13 +55,18 @@ int threads_arg(benchmark::State& state) {
   return state.range(1) == 0 ? 1 : hardware_threads();
 }
 
-void BM_Encode(benchmark::State& state) {
+// The codec of benchmark arguments (case index, threads), with the row's label set.
+std::unique_ptr<Codec> bench_codec(benchmark::State& state) {
   const CodecCase& c = kCases[state.range(0)];
   CodecContext context;
   context.threads = threads_arg(state);
-  auto codec = make_codec(c.codec, Options::parse(c.params, "bench"), context);
   state.SetLabel(std::string(c.codec) + " " + c.params +
                  (state.range(1) ? " all-threads" : " 1-thread"));
+  return make_codec(c.codec, Options::parse(c.params, "bench"), context);
+}
+
+void BM_Encode(benchmark::State& state) {
+  auto codec = bench_codec(state);
   bench_kv();  // generate the data outside the timed loop
   size_t bytes = 0;
   for (auto _ : state) {
@@ -73,12 +78,7 @@ void BM_Encode(benchmark::State& state) {
 }
 
 void BM_Decode(benchmark::State& state) {
-  const CodecCase& c = kCases[state.range(0)];
-  CodecContext context;
-  context.threads = threads_arg(state);
-  auto codec = make_codec(c.codec, Options::parse(c.params, "bench"), context);
-  state.SetLabel(std::string(c.codec) + " " + c.params +
-                 (state.range(1) ? " all-threads" : " 1-thread"));
+  auto codec = bench_codec(state);
   std::vector<uint8_t> encoded = codec->encode(bench_kv(), ChunkPosition{}, nullptr);
   for (auto _ : state) {
     KVCache out = codec->decode(encoded.data(), encoded.size(), 0);

@@ -1,5 +1,7 @@
 #include "cachegen/codec/registry.h"
 
+#include <map>
+
 #include "cachegen/codec/codecs.h"
 #include "cachegen/codec/container.h"
 
@@ -48,6 +50,9 @@ KVCache decode_file(const std::vector<uint8_t>& bytes, const std::string& source
   int64_t expected_offset = 0;
   uint64_t offset = 0;
   int64_t context_tokens = -1;
+  // Chunks of one file usually share a codec and parameters: build each codec once (a profile
+  // is then loaded once, not per chunk).
+  std::map<std::string, std::unique_ptr<Codec>> codecs;
   while (offset < bytes.size() || parts.empty()) {
     // Peek at the header to route the container; the codec verifies it fully.
     ContainerView head = ContainerView::parse(bytes.data() + offset, bytes.size() - offset, offset,
@@ -61,8 +66,12 @@ KVCache decode_file(const std::vector<uint8_t>& bytes, const std::string& source
            head.header().context_tokens, " tokens, the first to one of ", context_tokens);
     }
     context_tokens = head.header().context_tokens;
-    Options params = Options::parse(head.header().params, str("container at byte offset ", offset));
-    std::unique_ptr<Codec> codec = make_codec(head.header().codec, params, context);
+    std::unique_ptr<Codec>& codec = codecs[head.header().codec + '\n' + head.header().params];
+    if (!codec) {
+      Options params =
+          Options::parse(head.header().params, str("container at byte offset ", offset));
+      codec = make_codec(head.header().codec, params, context);
+    }
     parts.push_back(codec->decode(bytes.data() + offset, head.total_size(), offset));
     expected_offset += parts.back().shape().tokens;
     offset += head.total_size();

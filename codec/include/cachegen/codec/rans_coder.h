@@ -23,7 +23,8 @@ namespace cachegen {
 constexpr uint32_t kRansLow = 1u << 23;
 
 // Appends the stream for symbols[r * stride + k] (r < rows, k < columns) to `out`.
-// tables[k] codes column k. columns must be a multiple of lanes.
+// tables[k] codes column k and must give every symbol it codes a non-zero frequency (tables
+// built from the same counts, or with all_symbols, do). columns must be a multiple of lanes.
 void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride, int lanes,
                  const FreqTable* const* tables, std::vector<uint8_t>& out);
 
