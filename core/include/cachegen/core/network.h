@@ -1,0 +1,24 @@
+// The NetworkModel interface: one request's path from the KV store to the GPU, as a session.
+//
+// The streamer hands it one chunk at a time: transfer(bytes, start_s) asks for `bytes` at
+// simulated time start_s (seconds since the session began) and returns when the chunk's last
+// byte arrives. The request takes half an RTT to reach the sender and the data half an RTT
+// back, so even an infinitely fast link delivers a chunk one RTT after it was asked for.
+// Transport state (congestion window, queue) carries over from chunk to chunk. Implementations
+// live in netsim/ and are created by name through netsim/registry.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cachegen {
+
+class NetworkModel {
+ public:
+  virtual ~NetworkModel() = default;
+  virtual std::string name() const = 0;
+  // start_s must not precede the previous chunk's completion. Returns the completion time (s).
+  virtual double transfer(uint64_t bytes, double start_s) = 0;
+};
+
+}  // namespace cachegen

@@ -1,0 +1,65 @@
+#include "cachegen/netsim/fluid_network.h"
+
+#include <gtest/gtest.h>
+
+#include "cachegen/core/error.h"
+#include "cachegen/netsim/registry.h"
+#include "cachegen/netsim/trace_io.h"
+
+namespace cachegen {
+namespace {
+
+NetworkConfig config(BandwidthTrace trace, double rtt_ms, int mtu = 1500) {
+  NetworkConfig c;
+  c.trace = std::move(trace);
+  c.rtt_s = rtt_ms / 1000;
+  c.mtu = mtu;
+  return c;
+}
+
+TEST(FluidNetwork, ConstantLinkByHand) {
+  FluidNetwork net(config(constant_trace(1), 10));
+  const double efficiency = 1448.0 / 1502;
+  // 10 MB at 1 Gbps of wire rate: 0.08 s / efficiency, plus one RTT.
+  double done = net.transfer(10'000'000, 0);
+  EXPECT_NEAR(done, 0.010 + 0.08 / efficiency, 1e-12);
+  // The next chunk asked for later starts then.
+  double next = net.transfer(1'000'000, 1.0);
+  EXPECT_NEAR(next, 1.0 + 0.010 + 0.008 / efficiency, 1e-12);
+  EXPECT_THROW(net.transfer(1, 0.5), Error);  // before the previous chunk arrived
+}
+
+TEST(FluidNetwork, FollowsTheTrace) {
+  // 1 Gbps for 0.1 s, then 100 Mbps; MTU 9000; RTT 2 ms.
+  FluidNetwork net(config(step_trace(1, 0.1, 0.1), 2, 9000));
+  const double efficiency = 8948.0 / 9002;
+  const double wire_bits = 20e6 * 8 / efficiency;
+  // The sender starts at 1 ms; by 0.1 s it has sent 0.099 s x 1 Gbps; the rest at 100 Mbps.
+  double expected = 0.1 + (wire_bits - 0.099e9) / 0.1e9 + 0.001;
+  EXPECT_NEAR(net.transfer(20'000'000, 0), expected, 1e-9);
+}
+
+TEST(FluidNetwork, SlowStartDoublesPerRoundThenFillsThePipe) {
+  NetworkConfig c = config(constant_trace(1), 10);
+  c.slow_start = true;
+  FluidNetwork slow(c), fast(config(constant_trace(1), 10));
+  // 14480 bytes = one initial window: one round, no RTT of waiting beyond the request.
+  EXPECT_NEAR(slow.transfer(14480, 0),
+              FluidNetwork(config(constant_trace(1), 10)).transfer(14480, 0), 1e-12);
+  // A large transfer pays a few RTTs of ramp-up, then moves at the link rate.
+  double ramped = slow.transfer(50'000'000, 1), plain = fast.transfer(50'000'000, 1);
+  EXPECT_GT(ramped - plain, 0.03);  // rounds of 29, 58, 116, 232, 463, 926 KB below the BDP
+  EXPECT_LT(ramped - plain, 0.08);
+  // The window carries over: the next chunk pays no ramp-up.
+  EXPECT_NEAR(slow.transfer(10'000'000, 5) - 5, fast.transfer(10'000'000, 5) - 5, 1e-9);
+}
+
+TEST(FluidNetwork, RegistryBuildsFromOptions) {
+  auto net = make_network("fluid", Options::parse("bandwidth_gbps=8;rtt_ms=0.5", "test"));
+  EXPECT_NEAR(net->transfer(1'000'000, 0), 0.0005 + 1e-3 / (1448.0 / 1502), 1e-12);
+  EXPECT_THROW(make_network("fluid", Options::parse("bandwidth=8", "test")), Error);
+  EXPECT_THROW(make_network("smoke-signals", Options()), Error);
+}
+
+}  // namespace
+}  // namespace cachegen
