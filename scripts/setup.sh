@@ -3,12 +3,14 @@
 #   - Debian packages: compilers and CMake, GoogleTest, Google Benchmark, nlohmann-json, zstd,
 #     yaml-cpp, Eigen, ns-3 3.37 with the packages its CMake files need but do not declare,
 #     and OpenBLAS (libtorch's GEMM is ~30x faster with it than with the reference BLAS).
-#   - The pinned pip torch (libtorch's C++ headers, libraries and CMake config) in .venv/.
+#   - The pinned pip torch (libtorch's C++ headers, libraries and CMake config) and matplotlib
+#     (the plotting scripts) in .venv/.
 # Set CACHEGEN_SKIP_TORCH=1 to leave torch out (the codec builds without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TORCH_VERSION=2.11.0
+MATPLOTLIB_VERSION=3.10.0
 PACKAGES=(
   build-essential cmake ninja-build git pkg-config python3 python3-venv python3-dev
   libgtest-dev libbenchmark-dev nlohmann-json3-dev libzstd-dev zstd
@@ -36,6 +38,16 @@ else
   say "Debian packages: all ${#PACKAGES[@]} present"
 fi
 
+[ -x .venv/bin/python ] || python3 -m venv .venv
+if [ "$(.venv/bin/python -c 'import matplotlib;print(matplotlib.__version__)' 2>/dev/null)" = "$MATPLOTLIB_VERSION" ]; then
+  say "matplotlib $MATPLOTLIB_VERSION: present in .venv"
+else
+  say "installing matplotlib==$MATPLOTLIB_VERSION into .venv"
+  if ! .venv/bin/pip install -q "matplotlib==$MATPLOTLIB_VERSION"; then
+    say "ERROR: pip could not install matplotlib==$MATPLOTLIB_VERSION from PyPI"
+    exit 1
+  fi
+fi
 if [ "${CACHEGEN_SKIP_TORCH:-0}" = "1" ]; then
   say "torch: skipped (CACHEGEN_SKIP_TORCH=1)"
   exit 0
@@ -44,8 +56,7 @@ if [ -x .venv/bin/python ] &&
    [ "$(.venv/bin/python -c 'import torch;print(torch.__version__.split("+")[0])' 2>/dev/null)" = "$TORCH_VERSION" ]; then
   say "torch $TORCH_VERSION: present in .venv"
 else
-  say "creating .venv with torch==$TORCH_VERSION (about 3 GB the first time; pip caches it)"
-  python3 -m venv .venv
+  say "installing torch==$TORCH_VERSION into .venv (about 3 GB the first time; pip caches it)"
   if ! .venv/bin/pip install -q --upgrade pip || ! .venv/bin/pip install -q "torch==$TORCH_VERSION"; then
     say "ERROR: pip could not install torch==$TORCH_VERSION from PyPI"
     exit 1

@@ -23,6 +23,8 @@ const Subcommand kSubcommands[] = {
     {"inspect", cachegen::run_inspect, "print container headers (--json)"},
     {"profile", cachegen::run_profile, "build an offline probability profile for cachegen"},
     {"codec-report", cachegen::run_codec_report, "size, error and speed of every codec/level"},
+    {"netsim", cachegen::run_netsim, "send chunks over a network model, print arrival times"},
+    {"trace", cachegen::run_trace, "trace gen: write a bandwidth trace (CSV)"},
 };
 
 void print_help() {

@@ -86,5 +86,27 @@ TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
   EXPECT_EQ(run("nonsense").exit_code, 2);
 }
 
+TEST(Cli, NetsimPrintsChunkTimesAndTraceErrorsNameTheLine) {
+  std::string trace = temp("trace.csv"), bad = temp("bad.csv");
+  ASSERT_EQ(run("trace gen --kind uniform --low-gbps 0.5 --high-gbps 2 --interval-s 0.1 "
+                "--duration-s 1 --seed 4 --out " +
+                trace)
+                .exit_code,
+            0);
+  Result fluid =
+      run("netsim --backend fluid --trace " + trace + " --rtt-ms 2 --bytes 1000000,2000000 --json");
+  ASSERT_EQ(fluid.exit_code, 0) << fluid.output;
+  EXPECT_NE(fluid.output.find("\"done_s\""), std::string::npos);
+  EXPECT_NE(fluid.output.find("\"goodput_gbps\""), std::string::npos);
+  std::ofstream(bad) << "time_s,bandwidth_mbps\n0,100\n0.5,0\n";
+  Result error = run("netsim --backend fluid --trace " + bad + " --rtt-ms 2 --bytes 1000");
+  EXPECT_EQ(error.exit_code, 1);
+  EXPECT_NE(error.output.find(bad + " line 3: bandwidth must be positive"), std::string::npos)
+      << error.output;
+  Result unknown = run("netsim --backend carrier-pigeon --bandwidth-gbps 1 --bytes 1");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("valid names: fluid"), std::string::npos) << unknown.output;
+}
+
 }  // namespace
 }  // namespace cachegen

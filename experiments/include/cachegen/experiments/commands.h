@@ -10,5 +10,7 @@ int run_inspect(int argc, char** argv);
 int run_profile(int argc, char** argv);
 int run_codec_report(int argc, char** argv);
 int run_synth_kv(int argc, char** argv);
+int run_netsim(int argc, char** argv);
+int run_trace(int argc, char** argv);
 
 }  // namespace cachegen
