@@ -3,13 +3,15 @@
 #   - Debian packages: compilers and CMake, GoogleTest, Google Benchmark, nlohmann-json, zstd,
 #     yaml-cpp, Eigen, ns-3 3.37 with the packages its CMake files need but do not declare,
 #     and OpenBLAS (libtorch's GEMM is ~30x faster with it than with the reference BLAS).
-#   - The pinned pip torch (libtorch's C++ headers, libraries and CMake config) and matplotlib
-#     (the plotting scripts) in .venv/.
-# Set CACHEGEN_SKIP_TORCH=1 to leave torch out (the codec builds without it).
+#   - In .venv/: the pinned pip torch (libtorch's C++ headers, libraries and CMake config),
+#     transformers (the decoder is tested against it) and matplotlib (the plotting scripts).
+# Set CACHEGEN_SKIP_TORCH=1 to leave torch and transformers out (then configure with
+# -DCACHEGEN_WITH_TORCH=OFF; the codec and network models build without them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TORCH_VERSION=2.11.0
+TRANSFORMERS_VERSION=5.17.0  # the GPU machine's; the decoder's reference tests use it
 MATPLOTLIB_VERSION=3.10.0
 PACKAGES=(
   build-essential cmake ninja-build git pkg-config python3 python3-venv python3-dev
@@ -59,6 +61,15 @@ else
   say "installing torch==$TORCH_VERSION into .venv (about 3 GB the first time; pip caches it)"
   if ! .venv/bin/pip install -q --upgrade pip || ! .venv/bin/pip install -q "torch==$TORCH_VERSION"; then
     say "ERROR: pip could not install torch==$TORCH_VERSION from PyPI"
+    exit 1
+  fi
+fi
+if [ "$(.venv/bin/python -c 'import transformers;print(transformers.__version__)' 2>/dev/null)" = "$TRANSFORMERS_VERSION" ]; then
+  say "transformers $TRANSFORMERS_VERSION: present in .venv"
+else
+  say "installing transformers==$TRANSFORMERS_VERSION into .venv"
+  if ! .venv/bin/pip install -q "transformers==$TRANSFORMERS_VERSION"; then
+    say "ERROR: pip could not install transformers==$TRANSFORMERS_VERSION from PyPI"
     exit 1
   fi
 fi
