@@ -17,7 +17,7 @@ PACKAGES=(
   build-essential cmake ninja-build git pkg-config python3 python3-venv python3-dev
   libgtest-dev libbenchmark-dev nlohmann-json3-dev libzstd-dev zstd
   libyaml-cpp-dev libeigen3-dev
-  libns3-dev ns3 libgsl-dev libsqlite3-dev libxml2-dev
+  libns3-dev ns3 libgsl-dev libsqlite3-dev libxml2-dev libpcre2-dev
   libopenblas0-openmp
 )
 
