@@ -25,6 +25,11 @@ const Subcommand kSubcommands[] = {
     {"codec-report", cachegen::run_codec_report, "size, error and speed of every codec/level"},
     {"netsim", cachegen::run_netsim, "send chunks over a network model, print arrival times"},
     {"trace", cachegen::run_trace, "trace gen: write a bandwidth trace (CSV)"},
+#if CACHEGEN_HAVE_TORCH
+    {"kv", cachegen::run_kv, "prefill a text with a model and write its KV cache"},
+    {"generate", cachegen::run_generate, "greedy generation from a prompt file"},
+    {"perplexity", cachegen::run_perplexity, "a model's perplexity on a text (--json)"},
+#endif
 };
 
 void print_help() {

@@ -126,6 +126,12 @@ struct Tokenizer::Impl {
   std::vector<std::string> byte_chars = byte_to_char_table();
   std::unordered_map<std::string, uint8_t> char_to_byte;
   int32_t unk = -1;
+  int32_t bos = -1;
+
+  int32_t token_id_of(const std::string& token) const {
+    auto it = vocab.find(token);
+    return it == vocab.end() ? -1 : it->second;
+  }
 
   int rank(const std::string& left, const std::string& right) const {
     auto it = merge_rank.find(left + " " + right);
@@ -327,6 +333,21 @@ Tokenizer Tokenizer::load(const std::string& path) {
     fail(path, ": unexpected structure: ", e.what());
   }
   for (size_t b = 0; b < 256; ++b) t.char_to_byte[t.byte_chars[b]] = static_cast<uint8_t>(b);
+  // TemplateProcessing whose single-sequence template starts with a special token: a BOS.
+  if (j.contains("post_processor") && j["post_processor"].is_object()) {
+    const Json& pp = j["post_processor"];
+    const Json* templ = nullptr;
+    if (pp.value("type", "") == "TemplateProcessing") templ = &pp;
+    if (pp.value("type", "") == "Sequence" && pp.contains("processors")) {
+      for (const Json& p : pp["processors"]) {
+        if (p.value("type", "") == "TemplateProcessing") templ = &p;
+      }
+    }
+    if (templ && templ->contains("single") && !(*templ)["single"].empty() &&
+        (*templ)["single"][0].contains("SpecialToken")) {
+      t.bos = t.token_id_of((*templ)["single"][0]["SpecialToken"].value("id", ""));
+    }
+  }
   return Tokenizer(std::move(impl));
 }
 
@@ -364,7 +385,8 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   const Impl& t = *impl_;
   std::string out;
   for (int32_t id : ids) {
-    if (id < 0 || static_cast<size_t>(id) >= t.id_to_token.size()) fail("token id ", id, " is outside the vocabulary");
+    // Ids with no token (a model's padded embedding rows) decode to nothing, as in `tokenizers`.
+    if (id < 0 || static_cast<size_t>(id) >= t.id_to_token.size()) continue;
     const std::string& token = t.id_to_token[static_cast<size_t>(id)];
     if (t.byte_level) {
       for (const std::string& c : characters(token)) {
@@ -387,6 +409,8 @@ int32_t Tokenizer::token_id(const std::string& token) const {
   auto it = impl_->vocab.find(token);
   return it == impl_->vocab.end() ? -1 : it->second;
 }
+
+int32_t Tokenizer::bos_id() const { return impl_->bos; }
 
 int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(impl_->id_to_token.size()); }
 

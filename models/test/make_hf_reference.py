@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
                           Qwen2Config, Qwen2ForCausalLM)
 
-COMMON = dict(vocab_size=384, hidden_size=64, intermediate_size=160, num_hidden_layers=3,
+COMMON = dict(vocab_size=640, hidden_size=64, intermediate_size=160, num_hidden_layers=3,
               num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
               initializer_range=0.15, bos_token_id=None, eos_token_id=None, pad_token_id=None)
 

@@ -26,8 +26,11 @@ class Tokenizer {
 
   // Token ids of `text` (UTF-8), without BOS/EOS; callers add those from the model's config.
   std::vector<int32_t> encode(const std::string& text) const;
+  // Ids without a token (padded embedding rows of a model) decode to nothing.
   std::string decode(const std::vector<int32_t>& ids) const;
   int32_t token_id(const std::string& token) const;  // -1 if absent
+  // The token the file's post-processor puts before a sequence (Llama's BOS), or -1.
+  int32_t bos_id() const;
   int64_t vocab_size() const;
 
  private:

@@ -1,0 +1,121 @@
+// kv, generate and perplexity: the models on the command line.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cachegen/core/byte_io.h"
+#include "cachegen/core/error.h"
+#include "cachegen/core/kv_io.h"
+#include "cachegen/core/timer.h"
+#include "cachegen/experiments/cli_args.h"
+#include "cachegen/experiments/commands.h"
+#include "cachegen/models/llama_model.h"
+#include "cachegen/models/tokenizer.h"
+
+namespace cachegen {
+
+namespace {
+// The project's own small model, trained by `cachegen train` (configs/models/).
+const char kBuiltinModel[] = CACHEGEN_SOURCE_DIR "/models/builtin";
+
+std::string text_file(const std::string& path) {
+  std::vector<uint8_t> bytes = read_file(path);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+struct LoadedModel {
+  std::unique_ptr<LlamaModel> model;
+  Tokenizer tokenizer;
+
+  std::vector<int32_t> tokens(const std::string& text) const {
+    std::vector<int32_t> ids;
+    if (tokenizer.bos_id() >= 0) ids.push_back(tokenizer.bos_id());
+    std::vector<int32_t> body = tokenizer.encode(text);
+    ids.insert(ids.end(), body.begin(), body.end());
+    return ids;
+  }
+};
+
+LoadedModel load(const CliArgs& args) {
+  std::string dir = args.get("model", kBuiltinModel);
+  if (!std::ifstream(dir + "/config.json").good()) {
+    if (dir == kBuiltinModel) {
+      fail("the built-in model (", dir, ") is not trained yet; pass --model DIR with a Hugging "
+           "Face checkpoint (config.json, model.safetensors, tokenizer.json)");
+    }
+    fail("--model '", dir, "' has no config.json");
+  }
+  ModelLoadOptions options;
+  options.device = args.get("device", "cpu");
+  options.dtype = args.get("dtype", "");
+  options.threads = static_cast<int>(args.get_int("threads", 0));
+  return {LlamaModel::load(dir, options), Tokenizer::load(dir + "/tokenizer.json")};
+}
+
+const std::set<std::string> kModelFlags = {"model", "device", "dtype", "threads"};
+
+std::set<std::string> with_model_flags(std::set<std::string> flags) {
+  flags.insert(kModelFlags.begin(), kModelFlags.end());
+  return flags;
+}
+}  // namespace
+
+int run_kv(int argc, char** argv) {
+  CliArgs args("kv", argc, argv, with_model_flags({"text", "out"}), {});
+  args.expect_positionals(0, 0, "[--model DIR] --text FILE --out KV.safetensors");
+  if (!args.has("text") || !args.has("out")) fail("cachegen kv: --text FILE and --out FILE are required");
+  LoadedModel m = load(args);
+  std::vector<int32_t> ids = m.tokens(text_file(args.get("text", "")));
+  Stopwatch timer;
+  PrefillResult result = m.model->prefill(ids, nullptr, false);
+  double seconds = timer.seconds();
+  save_kv(args.get("out", ""), result.kv, m.model->name());
+  std::printf("%s: %zu tokens, KV %s %s, prefill %.3f s\n", args.get("out", "").c_str(), ids.size(),
+              result.kv.shape().to_string().c_str(), dtype_name(result.kv.dtype()).c_str(), seconds);
+  return 0;
+}
+
+int run_generate(int argc, char** argv) {
+  CliArgs args("generate", argc, argv, with_model_flags({"prompt-file", "max-new-tokens"}), {});
+  args.expect_positionals(0, 0, "[--model DIR] --prompt-file FILE [--max-new-tokens N]");
+  if (!args.has("prompt-file")) fail("cachegen generate: --prompt-file FILE is required");
+  LoadedModel m = load(args);
+  std::vector<int32_t> ids = m.tokens(text_file(args.get("prompt-file", "")));
+  const auto eos = static_cast<int32_t>(m.model->config().eos_token_id);
+  std::vector<int32_t> out =
+      m.model->generate(ids, nullptr, static_cast<int>(args.get_int("max-new-tokens", 32)), eos);
+  std::printf("%s\n", m.tokenizer.decode(out).c_str());
+  return 0;
+}
+
+int run_perplexity(int argc, char** argv) {
+  CliArgs args("perplexity", argc, argv, with_model_flags({"text", "window"}), {"json"});
+  args.expect_positionals(0, 0, "[--model DIR] --text FILE [--window N] [--json]");
+  if (!args.has("text")) fail("cachegen perplexity: --text FILE is required");
+  LoadedModel m = load(args);
+  std::vector<int32_t> ids = m.tokens(text_file(args.get("text", "")));
+  // Non-overlapping windows of at most the model's context; each scores its tokens 1..n-1.
+  const int64_t window = args.get_int("window", m.model->config().max_position_embeddings);
+  if (window < 2) fail("cachegen perplexity: --window must be at least 2");
+  double sum = 0;
+  int64_t count = 0;
+  for (size_t start = 0; start + 1 < ids.size(); start += static_cast<size_t>(window)) {
+    size_t end = std::min(ids.size(), start + static_cast<size_t>(window));
+    std::vector<double> lp = m.model->log_probs(std::vector<int32_t>(ids.begin() + static_cast<long>(start), ids.begin() + static_cast<long>(end)), nullptr);
+    for (double v : lp) sum += v;
+    count += static_cast<int64_t>(lp.size());
+  }
+  if (count == 0) fail("cachegen perplexity: the text has fewer than 2 tokens");
+  const double perplexity = std::exp(-sum / static_cast<double>(count));
+  if (args.has("json")) {
+    nlohmann::ordered_json out{{"perplexity", perplexity}, {"tokens", count}, {"model", m.model->name()}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("perplexity %.4f over %lld tokens\n", perplexity, static_cast<long long>(count));
+  }
+  return 0;
+}
+
+}  // namespace cachegen
