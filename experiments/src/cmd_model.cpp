@@ -31,7 +31,8 @@ struct LoadedModel {
 
   std::vector<int32_t> tokens(const std::string& text) const {
     std::vector<int32_t> ids;
-    if (tokenizer.bos_id() >= 0) ids.push_back(tokenizer.bos_id());
+    if (tokenizer.bos_id() >= 0)
+      ids.push_back(tokenizer.bos_id());
     std::vector<int32_t> body = tokenizer.encode(text);
     ids.insert(ids.end(), body.begin(), body.end());
     return ids;
@@ -42,7 +43,8 @@ LoadedModel load(const CliArgs& args) {
   std::string dir = args.get("model", kBuiltinModel);
   if (!std::ifstream(dir + "/config.json").good()) {
     if (dir == kBuiltinModel) {
-      fail("the built-in model (", dir, ") is not trained yet; pass --model DIR with a Hugging "
+      fail("the built-in model (", dir,
+           ") is not trained yet; pass --model DIR with a Hugging "
            "Face checkpoint (config.json, model.safetensors, tokenizer.json)");
     }
     fail("--model '", dir, "' has no config.json");
@@ -65,7 +67,8 @@ std::set<std::string> with_model_flags(std::set<std::string> flags) {
 int run_kv(int argc, char** argv) {
   CliArgs args("kv", argc, argv, with_model_flags({"text", "out"}), {});
   args.expect_positionals(0, 0, "[--model DIR] --text FILE --out KV.safetensors");
-  if (!args.has("text") || !args.has("out")) fail("cachegen kv: --text FILE and --out FILE are required");
+  if (!args.has("text") || !args.has("out"))
+    fail("cachegen kv: --text FILE and --out FILE are required");
   LoadedModel m = load(args);
   std::vector<int32_t> ids = m.tokens(text_file(args.get("text", "")));
   Stopwatch timer;
@@ -73,14 +76,16 @@ int run_kv(int argc, char** argv) {
   double seconds = timer.seconds();
   save_kv(args.get("out", ""), result.kv, m.model->name());
   std::printf("%s: %zu tokens, KV %s %s, prefill %.3f s\n", args.get("out", "").c_str(), ids.size(),
-              result.kv.shape().to_string().c_str(), dtype_name(result.kv.dtype()).c_str(), seconds);
+              result.kv.shape().to_string().c_str(), dtype_name(result.kv.dtype()).c_str(),
+              seconds);
   return 0;
 }
 
 int run_generate(int argc, char** argv) {
   CliArgs args("generate", argc, argv, with_model_flags({"prompt-file", "max-new-tokens"}), {});
   args.expect_positionals(0, 0, "[--model DIR] --prompt-file FILE [--max-new-tokens N]");
-  if (!args.has("prompt-file")) fail("cachegen generate: --prompt-file FILE is required");
+  if (!args.has("prompt-file"))
+    fail("cachegen generate: --prompt-file FILE is required");
   LoadedModel m = load(args);
   std::vector<int32_t> ids = m.tokens(text_file(args.get("prompt-file", "")));
   const auto eos = static_cast<int32_t>(m.model->config().eos_token_id);
@@ -93,24 +98,32 @@ int run_generate(int argc, char** argv) {
 int run_perplexity(int argc, char** argv) {
   CliArgs args("perplexity", argc, argv, with_model_flags({"text", "window"}), {"json"});
   args.expect_positionals(0, 0, "[--model DIR] --text FILE [--window N] [--json]");
-  if (!args.has("text")) fail("cachegen perplexity: --text FILE is required");
+  if (!args.has("text"))
+    fail("cachegen perplexity: --text FILE is required");
   LoadedModel m = load(args);
   std::vector<int32_t> ids = m.tokens(text_file(args.get("text", "")));
   // Non-overlapping windows of at most the model's context; each scores its tokens 1..n-1.
   const int64_t window = args.get_int("window", m.model->config().max_position_embeddings);
-  if (window < 2) fail("cachegen perplexity: --window must be at least 2");
+  if (window < 2)
+    fail("cachegen perplexity: --window must be at least 2");
   double sum = 0;
   int64_t count = 0;
   for (size_t start = 0; start + 1 < ids.size(); start += static_cast<size_t>(window)) {
     size_t end = std::min(ids.size(), start + static_cast<size_t>(window));
-    std::vector<double> lp = m.model->log_probs(std::vector<int32_t>(ids.begin() + static_cast<long>(start), ids.begin() + static_cast<long>(end)), nullptr);
-    for (double v : lp) sum += v;
+    std::vector<double> lp =
+        m.model->log_probs(std::vector<int32_t>(ids.begin() + static_cast<long>(start),
+                                                ids.begin() + static_cast<long>(end)),
+                           nullptr);
+    for (double v : lp)
+      sum += v;
     count += static_cast<int64_t>(lp.size());
   }
-  if (count == 0) fail("cachegen perplexity: the text has fewer than 2 tokens");
+  if (count == 0)
+    fail("cachegen perplexity: the text has fewer than 2 tokens");
   const double perplexity = std::exp(-sum / static_cast<double>(count));
   if (args.has("json")) {
-    nlohmann::ordered_json out{{"perplexity", perplexity}, {"tokens", count}, {"model", m.model->name()}};
+    nlohmann::ordered_json out{
+        {"perplexity", perplexity}, {"tokens", count}, {"model", m.model->name()}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     std::printf("perplexity %.4f over %lld tokens\n", perplexity, static_cast<long long>(count));

@@ -21,16 +21,19 @@ Result run(const std::string& arguments) {
   FILE* pipe = popen((std::string(CACHEGEN_BIN) + " " + arguments + " 2>&1").c_str(), "r");
   std::string output;
   char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
+    output.append(buffer, n);
   return {WEXITSTATUS(pclose(pipe)), output};
 }
 
 TEST(CliModel, KvGenerateAndPerplexity) {
   const std::string dir = ::testing::TempDir() + "/cli_model_" + std::to_string(getpid());
   const std::string python = CACHEGEN_PYTHON;
-  ASSERT_EQ(std::system((python + " " + CACHEGEN_MAKE_REFERENCE + " " + dir + " > /dev/null 2>&1 && " +
-                         python + " " + CACHEGEN_MAKE_TOKENIZERS + " " + dir + "/tok > /dev/null 2>&1 && cp " +
-                         dir + "/tok/llama3.json " + dir + "/llama/tokenizer.json").c_str()),
+  ASSERT_EQ(std::system((python + " " + CACHEGEN_MAKE_REFERENCE + " " + dir +
+                         " > /dev/null 2>&1 && " + python + " " + CACHEGEN_MAKE_TOKENIZERS + " " +
+                         dir + "/tok > /dev/null 2>&1 && cp " + dir + "/tok/llama3.json " + dir +
+                         "/llama/tokenizer.json")
+                            .c_str()),
             0);
   const std::string model = "--model " + dir + "/llama";
   std::ofstream(dir + "/text.txt") << "In the beginning God created the heaven and the earth.";

@@ -1,6 +1,7 @@
 #include "cachegen/models/llama_model.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
@@ -94,6 +95,9 @@ struct LlamaModel::Impl {
   at::Tensor embed, final_norm, lm_head;
   std::vector<Layer> layers;
   at::Tensor inv_freq;  // [head_dim / 2], f32
+
+  void prepare(const ModelLoadOptions& options);  // threads, device, dtype
+  void assemble(std::map<std::string, at::Tensor>& weights);
 
   at::Tensor take(std::map<std::string, at::Tensor>& weights, const std::string& name,
                   std::vector<int64_t> shape) {
@@ -263,28 +267,29 @@ struct LlamaModel::Impl {
 LlamaModel::LlamaModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LlamaModel::~LlamaModel() = default;
 
-std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& directory,
-                                             const ModelLoadOptions& load_options) {
-  auto impl = std::make_unique<Impl>();
-  Impl& m = *impl;
-  m.directory = directory;
-  m.config = ModelConfig::load(directory + "/config.json");
-  const ModelConfig& c = m.config;
+void LlamaModel::Impl::prepare(const ModelLoadOptions& load_options) {
+  Impl& m = *this;
   at::set_num_threads(load_options.threads > 0 ? load_options.threads : hardware_threads());
-  at::ScalarType type = scalar_type_of(
-      load_options.dtype.empty() ? c.torch_dtype : load_options.dtype, "model '" + directory + "'");
+  at::ScalarType type =
+      scalar_type_of(load_options.dtype.empty() ? m.config.torch_dtype : load_options.dtype,
+                     "model '" + m.directory + "'");
   if (load_options.device != "cpu" && load_options.device != "cuda") {
-    fail("model '", directory, "': device '", load_options.device, "' is not cpu or cuda");
+    fail("model '", m.directory, "': device '", load_options.device, "' is not cpu or cuda");
   }
   m.options =
       at::TensorOptions().dtype(type).device(load_options.device == "cuda" ? at::kCUDA : at::kCPU);
-  std::map<std::string, at::Tensor> w = load_weights(directory);
+}
+
+// Moves every expected tensor out of `w` into the model; anything left over is an error.
+void LlamaModel::Impl::assemble(std::map<std::string, at::Tensor>& w) {
+  Impl& m = *this;
+  const ModelConfig& c = m.config;
   const int64_t hid = c.hidden_size, q_out = c.num_attention_heads * c.head_dim,
                 kv_out = c.num_key_value_heads * c.head_dim;
   m.embed = m.take(w, "model.embed_tokens.weight", {c.vocab_size, hid});
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     std::string p = str("model.layers.", l, ".");
-    Impl::Layer layer;
+    Layer layer;
     layer.input_norm = m.take(w, p + "input_layernorm.weight", {hid});
     layer.post_norm = m.take(w, p + "post_attention_layernorm.weight", {hid});
     layer.q = m.take(w, p + "self_attn.q_proj.weight", {q_out, hid});
@@ -310,10 +315,59 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& directory,
   }
   w.erase("model.rotary_emb.inv_freq");
   if (!w.empty()) {
-    fail("checkpoint '", directory, "': unexpected tensor '", w.begin()->first, "' (", w.size(),
+    fail("checkpoint '", m.directory, "': unexpected tensor '", w.begin()->first, "' (", w.size(),
          " unused)");
   }
   m.init_rope();
+}
+
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& directory,
+                                             const ModelLoadOptions& load_options) {
+  auto impl = std::make_unique<Impl>();
+  impl->directory = directory;
+  impl->config = ModelConfig::load(directory + "/config.json");
+  impl->prepare(load_options);
+  std::map<std::string, at::Tensor> weights = load_weights(directory);
+  impl->assemble(weights);
+  return std::unique_ptr<LlamaModel>(new LlamaModel(std::move(impl)));
+}
+
+std::unique_ptr<LlamaModel> LlamaModel::random(const ModelConfig& config, uint64_t seed,
+                                               const ModelLoadOptions& load_options) {
+  auto impl = std::make_unique<Impl>();
+  impl->directory = str("random(seed ", seed, ")");
+  impl->config = config;
+  impl->prepare(load_options);
+  at::Generator generator = at::detail::createCPUGenerator(seed);
+  auto normal = [&](std::vector<int64_t> shape) {
+    return at::normal(0.0, 0.02, shape, generator, at::TensorOptions().dtype(at::kFloat));
+  };
+  const ModelConfig& c = config;
+  const int64_t hid = c.hidden_size, q_out = c.num_attention_heads * c.head_dim,
+                kv_out = c.num_key_value_heads * c.head_dim;
+  std::map<std::string, at::Tensor> w;
+  w["model.embed_tokens.weight"] = normal({c.vocab_size, hid});
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    std::string p = str("model.layers.", l, ".");
+    w[p + "input_layernorm.weight"] = at::ones({hid});
+    w[p + "post_attention_layernorm.weight"] = at::ones({hid});
+    w[p + "self_attn.q_proj.weight"] = normal({q_out, hid});
+    w[p + "self_attn.k_proj.weight"] = normal({kv_out, hid});
+    w[p + "self_attn.v_proj.weight"] = normal({kv_out, hid});
+    w[p + "self_attn.o_proj.weight"] = normal({hid, q_out});
+    if (c.attention_bias) {
+      w[p + "self_attn.q_proj.bias"] = at::zeros({q_out});
+      w[p + "self_attn.k_proj.bias"] = at::zeros({kv_out});
+      w[p + "self_attn.v_proj.bias"] = at::zeros({kv_out});
+    }
+    w[p + "mlp.gate_proj.weight"] = normal({c.intermediate_size, hid});
+    w[p + "mlp.up_proj.weight"] = normal({c.intermediate_size, hid});
+    w[p + "mlp.down_proj.weight"] = normal({hid, c.intermediate_size});
+  }
+  w["model.norm.weight"] = at::ones({hid});
+  if (!c.tie_word_embeddings)
+    w["lm_head.weight"] = normal({c.vocab_size, hid});
+  impl->assemble(w);
   return std::unique_ptr<LlamaModel>(new LlamaModel(std::move(impl)));
 }
 

@@ -40,7 +40,8 @@ TEST_P(TokenizerStyles, IdsMatchHuggingFaceAndDecodeBack) {
   const std::string text = slurp(tokenizer_dir() + "/text.txt");
   std::vector<int32_t> expected;
   std::istringstream ids(slurp(base + ".ids"));
-  for (int32_t id; ids >> id;) expected.push_back(id);
+  for (int32_t id; ids >> id;)
+    expected.push_back(id);
   std::vector<int32_t> got = tok.encode(text);
   EXPECT_EQ(got, expected);
   EXPECT_EQ(tok.decode(got), text);
@@ -66,7 +67,8 @@ TEST(Tokenizer, BadFilesNameTheKey) {
     Tokenizer::load(path);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'model.type' is 'Unigram'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'model.type' is 'Unigram'"), std::string::npos)
+        << e.what();
   }
   std::ofstream(path) << R"({"model": {"type": "BPE"}})";
   EXPECT_THROW(Tokenizer::load(path), Error);

@@ -26,6 +26,9 @@ class LlamaModel : public LanguageModel {
   // Throws naming the file, tensor or key at fault (missing or mis-shaped tensors included).
   static std::unique_ptr<LlamaModel> load(const std::string& directory,
                                           const ModelLoadOptions& options = {});
+  // Random weights (normal, std 0.02; norms 1): for benchmarks and as a trainer's start.
+  static std::unique_ptr<LlamaModel> random(const ModelConfig& config, uint64_t seed,
+                                            const ModelLoadOptions& options = {});
   ~LlamaModel() override;
 
   const ModelConfig& config() const;
