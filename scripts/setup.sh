@@ -40,37 +40,27 @@ else
   say "Debian packages: all ${#PACKAGES[@]} present"
 fi
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
-if [ "$(.venv/bin/python -c 'import matplotlib;print(matplotlib.__version__)' 2>/dev/null)" = "$MATPLOTLIB_VERSION" ]; then
-  say "matplotlib $MATPLOTLIB_VERSION: present in .venv"
-else
-  say "installing matplotlib==$MATPLOTLIB_VERSION into .venv"
-  if ! .venv/bin/pip install -q "matplotlib==$MATPLOTLIB_VERSION"; then
-    say "ERROR: pip could not install matplotlib==$MATPLOTLIB_VERSION from PyPI"
+# ensure_pip NAME VERSION [NOTE]: installs NAME==VERSION into .venv unless that version is there.
+ensure_pip() {
+  local have
+  have=$(.venv/bin/python -c "import $1;print($1.__version__.split('+')[0])" 2>/dev/null || true)
+  if [ "$have" = "$2" ]; then
+    say "$1 $2: present in .venv"
+    return
+  fi
+  say "installing $1==$2 into .venv${3:+ ($3)}"
+  if ! .venv/bin/pip install -q "$1==$2"; then
+    say "ERROR: pip could not install $1==$2 from PyPI"
     exit 1
   fi
-fi
+}
+
+[ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q --upgrade pip; }
+ensure_pip matplotlib "$MATPLOTLIB_VERSION"
 if [ "${CACHEGEN_SKIP_TORCH:-0}" = "1" ]; then
-  say "torch: skipped (CACHEGEN_SKIP_TORCH=1)"
+  say "torch and transformers: skipped (CACHEGEN_SKIP_TORCH=1)"
   exit 0
 fi
-if [ -x .venv/bin/python ] &&
-   [ "$(.venv/bin/python -c 'import torch;print(torch.__version__.split("+")[0])' 2>/dev/null)" = "$TORCH_VERSION" ]; then
-  say "torch $TORCH_VERSION: present in .venv"
-else
-  say "installing torch==$TORCH_VERSION into .venv (about 3 GB the first time; pip caches it)"
-  if ! .venv/bin/pip install -q --upgrade pip || ! .venv/bin/pip install -q "torch==$TORCH_VERSION"; then
-    say "ERROR: pip could not install torch==$TORCH_VERSION from PyPI"
-    exit 1
-  fi
-fi
-if [ "$(.venv/bin/python -c 'import transformers;print(transformers.__version__)' 2>/dev/null)" = "$TRANSFORMERS_VERSION" ]; then
-  say "transformers $TRANSFORMERS_VERSION: present in .venv"
-else
-  say "installing transformers==$TRANSFORMERS_VERSION into .venv"
-  if ! .venv/bin/pip install -q "transformers==$TRANSFORMERS_VERSION"; then
-    say "ERROR: pip could not install transformers==$TRANSFORMERS_VERSION from PyPI"
-    exit 1
-  fi
-fi
+ensure_pip torch "$TORCH_VERSION" "about 3 GB the first time; pip caches it"
+ensure_pip transformers "$TRANSFORMERS_VERSION"
 say "done"
