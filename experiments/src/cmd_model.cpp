@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -11,8 +12,10 @@
 #include "cachegen/core/timer.h"
 #include "cachegen/experiments/cli_args.h"
 #include "cachegen/experiments/commands.h"
+#include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/llama_model.h"
 #include "cachegen/models/tokenizer.h"
+#include "cachegen/models/trainer.h"
 
 namespace cachegen {
 
@@ -127,6 +130,37 @@ int run_perplexity(int argc, char** argv) {
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     std::printf("perplexity %.4f over %lld tokens\n", perplexity, static_cast<long long>(count));
+  }
+  return 0;
+}
+
+int run_train(int argc, char** argv) {
+  CliArgs args("train", argc, argv, {}, {});
+  args.expect_positionals(1, 1, "RECIPE.yaml");
+  train_model(TrainRecipe::load(args.positionals()[0]), std::cout);
+  return 0;
+}
+
+int run_retrieval_eval(int argc, char** argv) {
+  CliArgs args("retrieval-eval", argc, argv,
+               with_model_flags({"context-tokens", "episodes", "seed"}), {"json"});
+  args.expect_positionals(
+      0, 0, "[--model DIR] [--context-tokens 1024] [--episodes 100] [--seed 1000] [--json]");
+  LoadedModel m = load(args);
+  const int64_t context = args.get_int("context-tokens", 1024);
+  RetrievalScore score =
+      score_retrieval(*m.model, m.tokenizer, context, args.get_int("episodes", 100),
+                      static_cast<uint64_t>(args.get_int("seed", 1000)));
+  if (args.has("json")) {
+    nlohmann::ordered_json out{{"accuracy", score.accuracy()},
+                               {"episodes", score.episodes},
+                               {"context_tokens", context},
+                               {"model", m.model->name()}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("line retrieval at %lld tokens: %lld / %lld correct (%.1f%%)\n",
+                static_cast<long long>(context), static_cast<long long>(score.correct),
+                static_cast<long long>(score.episodes), 100 * score.accuracy());
   }
   return 0;
 }

@@ -29,6 +29,8 @@ const Subcommand kSubcommands[] = {
     {"kv", cachegen::run_kv, "prefill a text with a model and write its KV cache"},
     {"generate", cachegen::run_generate, "greedy generation from a prompt file"},
     {"perplexity", cachegen::run_perplexity, "a model's perplexity on a text (--json)"},
+    {"train", cachegen::run_train, "train a small decoder from a YAML recipe"},
+    {"retrieval-eval", cachegen::run_retrieval_eval, "line-retrieval accuracy of a model"},
 #endif
 };
 

@@ -78,6 +78,7 @@ class Regex {
            reinterpret_cast<char*>(message));
     }
     data_ = pcre2_match_data_create_from_pattern(code_, nullptr);
+    pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT fails
   }
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
@@ -89,9 +90,16 @@ class Regex {
   std::vector<std::string> split(const std::string& text) const {
     std::vector<std::string> pieces;
     size_t start = 0, gap = 0;
+    // UTF validity is checked on the first match only: checking the whole subject on every
+    // call would make splitting quadratic in the text length.
+    uint32_t options = 0;
     while (start <= text.size()) {
-      int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start, 0,
-                           data_, nullptr);
+      int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start,
+                           options, data_, nullptr);
+      if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21) {
+        fail("tokenizer: the text is not valid UTF-8 (byte ", pcre2_get_startchar(data_), ")");
+      }
+      options = PCRE2_NO_UTF_CHECK;
       if (rc < 0)
         break;
       PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data_);

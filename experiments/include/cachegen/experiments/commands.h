@@ -16,6 +16,8 @@ int run_trace(int argc, char** argv);
 int run_kv(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_perplexity(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_retrieval_eval(int argc, char** argv);
 #endif
 
 }  // namespace cachegen

@@ -30,6 +30,8 @@ class LlamaModel : public LanguageModel {
   static std::unique_ptr<LlamaModel> random(const ModelConfig& config, uint64_t seed,
                                             const ModelLoadOptions& options = {});
   ~LlamaModel() override;
+  // Writes config.json and model.safetensors (f32, Hugging Face names) into `directory`.
+  void save(const std::string& directory) const;
 
   const ModelConfig& config() const;
   std::string name() const override;
@@ -41,8 +43,11 @@ class LlamaModel : public LanguageModel {
                                 int max_new_tokens, int32_t eos) override;
   std::vector<double> log_probs(const std::vector<int32_t>& tokens, const KVCache* past) override;
 
- private:
+  // The internals (models/src/llama_impl.h), for the trainer in the same module.
   struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
   explicit LlamaModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

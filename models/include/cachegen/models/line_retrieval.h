@@ -1,0 +1,44 @@
+// LongChat-style line retrieval (the CacheGen paper's LongChat task): a record of lines
+//   line <adjective-noun>: REGISTER_CONTENT is <number>
+// then a question for one line; the answer is its number, scored by exact match. Episodes are
+// generated at any context length and are deterministic in their seed. Used to train the
+// built-in model and to measure retrieval accuracy.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cachegen/core/language_model.h"
+#include "cachegen/models/tokenizer.h"
+
+namespace cachegen {
+
+struct RetrievalEpisode {
+  std::string context;   // the record, ending in a newline
+  std::string question;  // ends with "The REGISTER_CONTENT is <", so the answer comes next
+  std::string answer;    // the number's digits
+};
+
+// The record grows line by line while its tokens stay within `context_tokens`.
+RetrievalEpisode make_retrieval_episode(const Tokenizer& tokenizer, int64_t context_tokens,
+                                        std::mt19937_64& rng);
+
+// The text after an answer: the model should write the digits, then ">".
+const char* retrieval_answer_end();
+
+struct RetrievalScore {
+  int64_t episodes = 0;
+  int64_t correct = 0;
+  double accuracy() const {
+    return episodes ? static_cast<double>(correct) / static_cast<double>(episodes) : 0;
+  }
+};
+
+// Exact-match accuracy of greedy answers over `episodes` episodes of `context_tokens` tokens
+// (episode i uses seed + i), with uncompressed KV.
+RetrievalScore score_retrieval(LanguageModel& model, const Tokenizer& tokenizer,
+                               int64_t context_tokens, int64_t episodes, uint64_t seed);
+
+}  // namespace cachegen

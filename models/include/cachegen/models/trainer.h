@@ -1,0 +1,43 @@
+// `cachegen train`: trains a small Llama-architecture decoder from a YAML recipe
+// (configs/models/*.yaml) on a text corpus mixed with line-retrieval episodes, on libtorch
+// (CPU), and writes a Hugging Face checkpoint. Every key of the recipe is documented in
+// configs/models/builtin.yaml; unknown keys are errors naming the file and line.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "cachegen/models/model_config.h"
+
+namespace cachegen {
+
+struct TrainRecipe {
+  std::string source;     // the recipe file (errors)
+  std::string output;     // checkpoint directory
+  std::string tokenizer;  // tokenizer.json (its vocabulary sets the model's)
+  std::string corpus;     // training text
+  uint64_t seed = 1;
+  ModelConfig model;                 // architecture; vocab_size comes from the tokenizer
+  double retrieval_fraction = 0.5;   // share of sequences that are retrieval episodes
+  int64_t min_episode_tokens = 128;  // episode context lengths, uniform in [min, max]
+  int64_t max_episode_tokens = 2048;
+  int64_t steps = 1000;
+  int64_t batch_size = 8;       // sequences per optimizer step
+  int64_t seq_len = 1024;       // tokens per text sequence
+  double learning_rate = 1e-3;  // peak; linear warmup, cosine decay to 10%
+  int64_t warmup_steps = 100;
+  double weight_decay = 0.1;
+  double max_minutes = 0;  // stop (and save) after this long; 0 = no limit
+  int64_t log_every = 10;
+  int64_t save_every = 100;
+  int threads = 0;
+
+  static TrainRecipe load(const std::string& path);
+};
+
+// Trains, logging one line per log_every steps to `log`, saving the checkpoint every
+// save_every steps and at the end (atomically: a killed run leaves the last good one).
+void train_model(const TrainRecipe& recipe, std::ostream& log);
+
+}  // namespace cachegen
