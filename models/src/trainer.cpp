@@ -100,6 +100,7 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   r.retrieval_fraction = d.get<double>("retrieval_fraction", r.retrieval_fraction);
   r.min_episode_tokens = d.get<int64_t>("min_episode_tokens", r.min_episode_tokens);
   r.max_episode_tokens = d.get<int64_t>("max_episode_tokens", r.max_episode_tokens);
+  r.questions_per_episode = d.get<int64_t>("questions_per_episode", r.questions_per_episode);
   d.finish();
   YamlSection t(root["training"], "training", path);
   r.steps = t.get<int64_t>("steps", r.steps);
@@ -117,7 +118,7 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   top.finish();
   if (r.steps < 1 || r.batch_size < 1 || r.seq_len < 2 || r.min_episode_tokens < 32 ||
       r.max_episode_tokens < r.min_episode_tokens || r.retrieval_fraction < 0 ||
-      r.retrieval_fraction > 1 || r.learning_rate <= 0) {
+      r.retrieval_fraction > 1 || r.learning_rate <= 0 || r.questions_per_episode < 1) {
     fail(path,
          ": training and data values are out of range (steps, batch_size >= 1; seq_len >= 2; "
          "32 <= min_episode_tokens <= max_episode_tokens; 0 <= retrieval_fraction <= 1)");
@@ -174,23 +175,41 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
     optimizer.zero_grad();
     for (int64_t b = 0; b < recipe.batch_size; ++b) {
       std::vector<int32_t> seq;
-      size_t scored_from = 0;  // predictions of seq[i] for i > scored_from count in the loss
+      std::vector<float> scored;  // weight of each prediction (seq[i + 1] from seq[..i])
       const bool retrieval = unit(rng) < recipe.retrieval_fraction;
+      auto append = [&](const std::string& text, float weight) {
+        std::vector<int32_t> ids = tokenizer.encode(text);
+        seq.insert(seq.end(), ids.begin(), ids.end());
+        scored.resize(seq.size() - 1, weight);
+      };
       if (retrieval) {
+        // One record, then several questions about random lines of it, each answered: only
+        // the answers are scored, and more questions per record give more signal per token.
         RetrievalEpisode e = make_retrieval_episode(tokenizer, episode_len(rng), rng);
         if (bos >= 0)
           seq.push_back(bos);
-        for (const std::string& part : {e.context, e.question}) {
-          std::vector<int32_t> ids = tokenizer.encode(part);
-          seq.insert(seq.end(), ids.begin(), ids.end());
+        append(e.context, 0);
+        std::vector<std::pair<std::string, std::string>> lines;  // key, number
+        for (size_t at = e.context.find("line "); at != std::string::npos;
+             at = e.context.find("line ", at + 1)) {
+          size_t colon = e.context.find(':', at), open = e.context.find('<', at),
+                 close = e.context.find('>', at);
+          if (colon == std::string::npos || close == std::string::npos)
+            break;
+          lines.emplace_back(e.context.substr(at + 5, colon - at - 5),
+                             e.context.substr(open + 1, close - open - 1));
         }
-        scored_from = seq.size() - 1;
-        std::vector<int32_t> answer = tokenizer.encode(e.answer + retrieval_answer_end() + "\n");
-        seq.insert(seq.end(), answer.begin(), answer.end());
+        std::uniform_int_distribution<size_t> pick(0, lines.size() - 1);
+        for (int64_t q = 0; q < recipe.questions_per_episode; ++q) {
+          const auto& [key, number] = lines[pick(rng)];
+          append("What is the REGISTER_CONTENT in line " + key + "? The REGISTER_CONTENT is <", 0);
+          append(number + retrieval_answer_end() + "\n", 1);
+        }
       } else {
         size_t at = offset(rng);
         seq.assign(corpus.begin() + static_cast<long>(at),
                    corpus.begin() + static_cast<long>(at) + recipe.seq_len + 1);
+        scored.assign(seq.size() - 1, 1);
       }
       const auto n = static_cast<int64_t>(seq.size()) - 1;
       std::vector<int64_t> in(seq.begin(), seq.end() - 1), target(seq.begin() + 1, seq.end());
@@ -198,9 +217,8 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
       at::Tensor hidden = m.forward(at::tensor(in, at::kLong), ks, vs);
       at::Tensor logp = at::log_softmax(at::linear(hidden, m.lm_head), -1);
       at::Tensor nll = -logp.gather(1, at::tensor(target, at::kLong).unsqueeze(1)).squeeze(1);
-      at::Tensor scored =
-          nll.narrow(0, static_cast<int64_t>(scored_from), n - static_cast<int64_t>(scored_from));
-      at::Tensor loss = scored.mean();
+      at::Tensor weight = at::tensor(scored, at::kFloat);
+      at::Tensor loss = (nll * weight).sum() / weight.sum();
       (loss / static_cast<double>(recipe.batch_size)).backward();
       (retrieval ? retrieval_loss : text_loss) += loss.item<double>();
       (retrieval ? retrieval_n : text_n) += 1;

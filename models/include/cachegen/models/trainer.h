@@ -22,6 +22,7 @@ struct TrainRecipe {
   double retrieval_fraction = 0.5;   // share of sequences that are retrieval episodes
   int64_t min_episode_tokens = 128;  // episode context lengths, uniform in [min, max]
   int64_t max_episode_tokens = 2048;
+  int64_t questions_per_episode = 8;  // answered questions after each record
   int64_t steps = 1000;
   int64_t batch_size = 8;       // sequences per optimizer step
   int64_t seq_len = 1024;       // tokens per text sequence
