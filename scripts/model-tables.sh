@@ -14,10 +14,15 @@ build/bin/prefill_bench --benchmark_out="$out/prefill.json" --benchmark_out_form
 {
   echo "| measure | command | value |"
   echo "|---|---|---|"
+  field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
   ppl=$(build/bin/cachegen perplexity --text results/builtin-data/heldout.txt --json)
-  echo "| held-out perplexity (KJV Revelation + 2 fortunes files, never trained on) | \`cachegen perplexity --text results/builtin-data/heldout.txt\` | $(echo "$ppl" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"perplexity\"]:.2f} over {d[\"tokens\"]} tokens")') |"
-  for ctx in 1024 2048; do
+  echo "| held-out perplexity (KJV Revelation + 2 fortunes files, never trained on) |" \
+       "\`cachegen perplexity --text results/builtin-data/heldout.txt\` |" \
+       "$(echo "$ppl" | field perplexity) over $(echo "$ppl" | field tokens) tokens |"
+  for ctx in 256 1024 2048; do
     r=$(build/bin/cachegen retrieval-eval --context-tokens $ctx --episodes 100 --seed 1000 --json)
-    echo "| line retrieval, $ctx-token contexts, 100 episodes | \`cachegen retrieval-eval --context-tokens $ctx --episodes 100\` | $(echo "$r" | python3 -c 'import json,sys; print(f"{100*json.load(sys.stdin)[\"accuracy\"]:.0f}%")') |"
+    echo "| line retrieval, $ctx-token contexts, 100 episodes |" \
+         "\`cachegen retrieval-eval --context-tokens $ctx --episodes 100\` |" \
+         "accuracy $(echo "$r" | field accuracy) |"
   done
 } | tee "$out/builtin.md"
