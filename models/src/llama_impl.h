@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -59,7 +60,12 @@ struct LlamaModel::Impl {
   at::Tensor inv_freq;  // [head_dim / 2], f32
 
   void prepare(const ModelLoadOptions& options);  // threads, device, dtype
+  // Visits every weight slot with its Hugging Face name and shape: the one list of the
+  // checkpoint layout, used to load, save and initialise.
+  void for_each_weight(
+      const std::function<void(const std::string&, const std::vector<int64_t>&, at::Tensor&)>& fn);
   void assemble(std::map<std::string, at::Tensor>& weights);
+  void finish();  // ties the head to the embedding if configured; RoPE tables
   // Every weight under its Hugging Face name (the inverse of assemble).
   std::map<std::string, at::Tensor> named_weights() const;
 

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -76,71 +77,60 @@ void LlamaModel::Impl::prepare(const ModelLoadOptions& load_options) {
       at::TensorOptions().dtype(type).device(load_options.device == "cuda" ? at::kCUDA : at::kCPU);
 }
 
+void LlamaModel::Impl::for_each_weight(
+    const std::function<void(const std::string&, const std::vector<int64_t>&, at::Tensor&)>& fn) {
+  const ModelConfig& c = config;
+  const int64_t hid = c.hidden_size, q_out = c.num_attention_heads * c.head_dim,
+                kv_out = c.num_key_value_heads * c.head_dim, ffn = c.intermediate_size;
+  fn("model.embed_tokens.weight", {c.vocab_size, hid}, embed);
+  layers.resize(static_cast<size_t>(c.num_hidden_layers));
+  for (size_t l = 0; l < layers.size(); ++l) {
+    Layer& layer = layers[l];
+    const std::string p = str("model.layers.", l, ".");
+    fn(p + "input_layernorm.weight", {hid}, layer.input_norm);
+    fn(p + "post_attention_layernorm.weight", {hid}, layer.post_norm);
+    fn(p + "self_attn.q_proj.weight", {q_out, hid}, layer.q);
+    fn(p + "self_attn.k_proj.weight", {kv_out, hid}, layer.k);
+    fn(p + "self_attn.v_proj.weight", {kv_out, hid}, layer.v);
+    fn(p + "self_attn.o_proj.weight", {hid, q_out}, layer.o);
+    if (c.attention_bias) {
+      fn(p + "self_attn.q_proj.bias", {q_out}, layer.q_bias);
+      fn(p + "self_attn.k_proj.bias", {kv_out}, layer.k_bias);
+      fn(p + "self_attn.v_proj.bias", {kv_out}, layer.v_bias);
+    }
+    fn(p + "mlp.gate_proj.weight", {ffn, hid}, layer.gate);
+    fn(p + "mlp.up_proj.weight", {ffn, hid}, layer.up);
+    fn(p + "mlp.down_proj.weight", {hid, ffn}, layer.down);
+  }
+  fn("model.norm.weight", {hid}, final_norm);
+  if (!c.tie_word_embeddings)
+    fn("lm_head.weight", {c.vocab_size, hid}, lm_head);
+}
+
 // Moves every expected tensor out of `w` into the model; anything left over is an error.
 void LlamaModel::Impl::assemble(std::map<std::string, at::Tensor>& w) {
-  Impl& m = *this;
-  const ModelConfig& c = m.config;
-  const int64_t hid = c.hidden_size, q_out = c.num_attention_heads * c.head_dim,
-                kv_out = c.num_key_value_heads * c.head_dim;
-  m.embed = m.take(w, "model.embed_tokens.weight", {c.vocab_size, hid});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    std::string p = str("model.layers.", l, ".");
-    Layer layer;
-    layer.input_norm = m.take(w, p + "input_layernorm.weight", {hid});
-    layer.post_norm = m.take(w, p + "post_attention_layernorm.weight", {hid});
-    layer.q = m.take(w, p + "self_attn.q_proj.weight", {q_out, hid});
-    layer.k = m.take(w, p + "self_attn.k_proj.weight", {kv_out, hid});
-    layer.v = m.take(w, p + "self_attn.v_proj.weight", {kv_out, hid});
-    layer.o = m.take(w, p + "self_attn.o_proj.weight", {hid, q_out});
-    if (c.attention_bias) {
-      layer.q_bias = m.take(w, p + "self_attn.q_proj.bias", {q_out});
-      layer.k_bias = m.take(w, p + "self_attn.k_proj.bias", {kv_out});
-      layer.v_bias = m.take(w, p + "self_attn.v_proj.bias", {kv_out});
-    }
-    layer.gate = m.take(w, p + "mlp.gate_proj.weight", {c.intermediate_size, hid});
-    layer.up = m.take(w, p + "mlp.up_proj.weight", {c.intermediate_size, hid});
-    layer.down = m.take(w, p + "mlp.down_proj.weight", {hid, c.intermediate_size});
-    m.layers.push_back(std::move(layer));
-  }
-  m.final_norm = m.take(w, "model.norm.weight", {hid});
-  if (c.tie_word_embeddings) {
-    m.lm_head = m.embed;
-    w.erase("lm_head.weight");
-  } else {
-    m.lm_head = m.take(w, "lm_head.weight", {c.vocab_size, hid});
-  }
+  for_each_weight([&](const std::string& name, const std::vector<int64_t>& shape,
+                      at::Tensor& slot) { slot = take(w, name, shape); });
+  w.erase("lm_head.weight");  // present in some tied checkpoints
   w.erase("model.rotary_emb.inv_freq");
   if (!w.empty()) {
-    fail("checkpoint '", m.directory, "': unexpected tensor '", w.begin()->first, "' (", w.size(),
+    fail("checkpoint '", directory, "': unexpected tensor '", w.begin()->first, "' (", w.size(),
          " unused)");
   }
-  m.init_rope();
+  finish();
+}
+
+void LlamaModel::Impl::finish() {
+  if (config.tie_word_embeddings)
+    lm_head = embed;
+  init_rope();
 }
 
 std::map<std::string, at::Tensor> LlamaModel::Impl::named_weights() const {
   std::map<std::string, at::Tensor> w;
-  w["model.embed_tokens.weight"] = embed;
-  for (size_t l = 0; l < layers.size(); ++l) {
-    const Layer& layer = layers[l];
-    std::string p = str("model.layers.", l, ".");
-    w[p + "input_layernorm.weight"] = layer.input_norm;
-    w[p + "post_attention_layernorm.weight"] = layer.post_norm;
-    w[p + "self_attn.q_proj.weight"] = layer.q;
-    w[p + "self_attn.k_proj.weight"] = layer.k;
-    w[p + "self_attn.v_proj.weight"] = layer.v;
-    w[p + "self_attn.o_proj.weight"] = layer.o;
-    if (config.attention_bias) {
-      w[p + "self_attn.q_proj.bias"] = layer.q_bias;
-      w[p + "self_attn.k_proj.bias"] = layer.k_bias;
-      w[p + "self_attn.v_proj.bias"] = layer.v_bias;
-    }
-    w[p + "mlp.gate_proj.weight"] = layer.gate;
-    w[p + "mlp.up_proj.weight"] = layer.up;
-    w[p + "mlp.down_proj.weight"] = layer.down;
-  }
-  w["model.norm.weight"] = final_norm;
-  if (!config.tie_word_embeddings)
-    w["lm_head.weight"] = lm_head;
+  // for_each_weight only hands out the slots; nothing is modified here.
+  const_cast<Impl*>(this)->for_each_weight([&](const std::string& name, const std::vector<int64_t>&,
+                                               at::Tensor& slot) { w[name] = slot; });
   return w;
 }
 
@@ -206,32 +196,15 @@ std::unique_ptr<LlamaModel> LlamaModel::random(const ModelConfig& config, uint64
   auto normal = [&](std::vector<int64_t> shape) {
     return at::normal(0.0, 0.02, shape, generator, at::TensorOptions().dtype(at::kFloat));
   };
-  const ModelConfig& c = config;
-  const int64_t hid = c.hidden_size, q_out = c.num_attention_heads * c.head_dim,
-                kv_out = c.num_key_value_heads * c.head_dim;
-  std::map<std::string, at::Tensor> w;
-  w["model.embed_tokens.weight"] = normal({c.vocab_size, hid});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    std::string p = str("model.layers.", l, ".");
-    w[p + "input_layernorm.weight"] = at::ones({hid});
-    w[p + "post_attention_layernorm.weight"] = at::ones({hid});
-    w[p + "self_attn.q_proj.weight"] = normal({q_out, hid});
-    w[p + "self_attn.k_proj.weight"] = normal({kv_out, hid});
-    w[p + "self_attn.v_proj.weight"] = normal({kv_out, hid});
-    w[p + "self_attn.o_proj.weight"] = normal({hid, q_out});
-    if (c.attention_bias) {
-      w[p + "self_attn.q_proj.bias"] = at::zeros({q_out});
-      w[p + "self_attn.k_proj.bias"] = at::zeros({kv_out});
-      w[p + "self_attn.v_proj.bias"] = at::zeros({kv_out});
-    }
-    w[p + "mlp.gate_proj.weight"] = normal({c.intermediate_size, hid});
-    w[p + "mlp.up_proj.weight"] = normal({c.intermediate_size, hid});
-    w[p + "mlp.down_proj.weight"] = normal({hid, c.intermediate_size});
-  }
-  w["model.norm.weight"] = at::ones({hid});
-  if (!c.tie_word_embeddings)
-    w["lm_head.weight"] = normal({c.vocab_size, hid});
-  impl->assemble(w);
+  // Norm weights 1, biases 0, everything else normal(0, 0.02).
+  impl->for_each_weight(
+      [&](const std::string& name, const std::vector<int64_t>& shape, at::Tensor& slot) {
+        bool norm = name.find("norm.weight") != std::string::npos;
+        bool bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+        at::Tensor t = norm ? at::ones(shape) : bias ? at::zeros(shape) : normal(shape);
+        slot = t.to(impl->options);
+      });
+  impl->finish();
   return std::unique_ptr<LlamaModel>(new LlamaModel(std::move(impl)));
 }
 
