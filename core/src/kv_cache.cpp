@@ -146,4 +146,27 @@ void KVCache::check_finite(const std::string& what) const {
   }
 }
 
+double kv_relative_error(const KVCache& approx, const KVCache& reference) {
+  const KVShape& s = reference.shape();
+  if (approx.shape() != s) {
+    fail("KV relative error: shapes differ: ", approx.shape().to_string(), " vs ", s.to_string());
+  }
+  std::vector<float> a(static_cast<size_t>(s.channels())), b(a.size());
+  double diff = 0, norm = 0;
+  for (int64_t l = 0; l < s.layers; ++l) {
+    for (int kind = 0; kind < 2; ++kind) {
+      for (int64_t t = 0; t < s.tokens; ++t) {
+        approx.load_row(l, kind, t, a.data());
+        reference.load_row(l, kind, t, b.data());
+        for (size_t c = 0; c < a.size(); ++c) {
+          const double d = static_cast<double>(a[c]) - static_cast<double>(b[c]);
+          diff += d * d;
+          norm += static_cast<double>(b[c]) * static_cast<double>(b[c]);
+        }
+      }
+    }
+  }
+  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+
 }  // namespace cachegen

@@ -143,14 +143,20 @@ int run_train(int argc, char** argv) {
 
 int run_retrieval_eval(int argc, char** argv) {
   CliArgs args("retrieval-eval", argc, argv,
-               with_model_flags({"context-tokens", "episodes", "seed"}), {"json"});
-  args.expect_positionals(
-      0, 0, "[--model DIR] [--context-tokens 1024] [--episodes 100] [--seed 1000] [--json]");
+               with_model_flags({"context-tokens", "episodes", "seed"}), {"json", "show"});
+  args.expect_positionals(0, 0,
+                          "[--model DIR] [--context-tokens 1024] [--episodes 100] [--seed 1000] "
+                          "[--json] [--show]");
   LoadedModel m = load(args);
   const int64_t context = args.get_int("context-tokens", 1024);
   RetrievalScore score =
       score_retrieval(*m.model, m.tokenizer, context, args.get_int("episodes", 100),
                       static_cast<uint64_t>(args.get_int("seed", 1000)));
+  if (args.has("show")) {  // each episode's reply, to see how a model fails
+    for (size_t i = 0; i < score.replies.size(); ++i)
+      std::printf("episode %zu: reply '%s', answer '%s'\n", i, score.replies[i].c_str(),
+                  score.answers[i].c_str());
+  }
   if (args.has("json")) {
     nlohmann::ordered_json out{{"accuracy", score.accuracy()},
                                {"episodes", score.episodes},
@@ -161,6 +167,19 @@ int run_retrieval_eval(int argc, char** argv) {
     std::printf("line retrieval at %lld tokens: %lld / %lld correct (%.1f%%)\n",
                 static_cast<long long>(context), static_cast<long long>(score.correct),
                 static_cast<long long>(score.episodes), 100 * score.accuracy());
+  }
+  return 0;
+}
+
+int run_retrieval_text(int argc, char** argv) {
+  CliArgs args("retrieval-text", argc, argv, {"records", "lines", "seed"}, {});
+  args.expect_positionals(0, 0, "[--records 200] [--lines 100] [--seed 1]");
+  std::mt19937_64 rng(static_cast<uint64_t>(args.get_int("seed", 1)));
+  const int64_t records = args.get_int("records", 200);
+  for (int64_t r = 0; r < records; ++r) {
+    RetrievalEpisode e = make_retrieval_episode_with_lines(args.get_int("lines", 100), rng);
+    std::printf("%s%s%s%s\n", e.context.c_str(), e.question.c_str(), e.answer.c_str(),
+                retrieval_answer_end());
   }
   return 0;
 }

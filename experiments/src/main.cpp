@@ -25,12 +25,16 @@ const Subcommand kSubcommands[] = {
     {"codec-report", cachegen::run_codec_report, "size, error and speed of every codec/level"},
     {"netsim", cachegen::run_netsim, "send chunks over a network model, print arrival times"},
     {"trace", cachegen::run_trace, "trace gen: write a bandwidth trace (CSV)"},
+    {"stream", cachegen::run_stream,
+     "load one context through the streaming engine; print TTFT, choices and quality"},
 #if CACHEGEN_HAVE_TORCH
     {"kv", cachegen::run_kv, "prefill a text with a model and write its KV cache"},
     {"generate", cachegen::run_generate, "greedy generation from a prompt file"},
     {"perplexity", cachegen::run_perplexity, "a model's perplexity on a text (--json)"},
     {"train", cachegen::run_train, "train a small decoder from a YAML recipe"},
     {"retrieval-eval", cachegen::run_retrieval_eval, "line-retrieval accuracy of a model"},
+    {"retrieval-text", cachegen::run_retrieval_text,
+     "print line-retrieval records (text for training a tokenizer)"},
 #endif
 };
 

@@ -5,25 +5,18 @@
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cachegen/core/kv_io.h"
+#include "run_cli.h"
 
 namespace cachegen {
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string output;
-};
-
+using Result = CliResult;
 Result run(const std::string& arguments) {
-  FILE* pipe = popen((std::string(CACHEGEN_BIN) + " " + arguments + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
-    output.append(buffer, n);
-  return {WEXITSTATUS(pclose(pipe)), output};
+  return run_cli(arguments);
 }
 
 TEST(CliModel, KvGenerateAndPerplexity) {
@@ -51,6 +44,29 @@ TEST(CliModel, KvGenerateAndPerplexity) {
   Result missing = run("perplexity --model " + dir + " --text " + dir + "/text.txt");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("has no config.json"), std::string::npos) << missing.output;
+}
+
+// The streaming engine on the built-in model, with measured timing: recomputing every chunk
+// from text gives the context's KV bit for bit (the same chunked prefill), so the reply is the
+// uncompressed model's; lossy levels give a non-zero KV error.
+TEST(CliModel, StreamTheBuiltinModelsKv) {
+  const std::string common =
+      "stream --context-tokens 300 --chunk-tokens 128 --bandwidth-gbps 0.01 --slo-s 5 --json ";
+  Result text = run(common + "--controller text");
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  auto t = nlohmann::json::parse(text.output);
+  EXPECT_EQ(t["timing"], "measured");
+  EXPECT_EQ(t["chunks"].size(), 3u);
+  EXPECT_EQ(t["kv_relative_error"].get<double>(), 0.0);
+  EXPECT_GT(t["recompute_s"].get<double>(), 0.0);
+  EXPECT_EQ(t["decode_s"].get<double>(), 0.0);
+  Result lossy = run(common + "--controller fixed --controller-opt level=cg1");
+  ASSERT_EQ(lossy.exit_code, 0) << lossy.output;
+  auto l = nlohmann::json::parse(lossy.output);
+  EXPECT_GT(l["kv_relative_error"].get<double>(), 0.0);
+  EXPECT_GT(l["decode_s"].get<double>(), 0.0);
+  EXPECT_EQ(l["answer"], t["answer"]);
+  EXPECT_TRUE(l.contains("correct"));
 }
 
 }  // namespace

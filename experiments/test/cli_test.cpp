@@ -8,24 +8,14 @@
 #include <string>
 
 #include "cachegen/core/kv_io.h"
+#include "run_cli.h"
 
 namespace cachegen {
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
+using Result = CliResult;
 Result run(const std::string& arguments) {
-  std::string command = std::string(CACHEGEN_BIN) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
-    output.append(buffer, n);
-  int status = pclose(pipe);
-  return {WEXITSTATUS(status), output};
+  return run_cli(arguments);
 }
 
 std::string temp(const std::string& name) {

@@ -34,14 +34,20 @@ const char* retrieval_answer_end() {
   return ">";
 }
 
-RetrievalEpisode make_retrieval_episode(const Tokenizer& tokenizer, int64_t context_tokens,
-                                        std::mt19937_64& rng) {
+std::string retrieval_question(const std::string& key) {
+  return "What is the REGISTER_CONTENT in line " + key + "? The REGISTER_CONTENT is <";
+}
+
+namespace {
+// Appends random lines with distinct keys while `fits(line_text)` accepts them, then picks
+// the question's line.
+template <typename Fits>
+RetrievalEpisode grow_episode(std::mt19937_64& rng, Fits fits) {
   std::uniform_int_distribution<size_t> adjective(0, kAdjectiveCount - 1), noun(0, kNounCount - 1);
   std::uniform_int_distribution<int> number(10000, 99999);
-  std::vector<std::pair<std::string, std::string>> lines;  // key, number
+  RetrievalEpisode e;
+  e.context = kHeader;
   std::set<std::string> used;
-  std::string context = kHeader;
-  auto tokens = static_cast<int64_t>(tokenizer.encode(context).size());
   for (;;) {
     std::string key = std::string(kAdjectives[adjective(rng)]) + "-" + kNouns[noun(rng)];
     if (!used.insert(key).second) {
@@ -51,20 +57,42 @@ RetrievalEpisode make_retrieval_episode(const Tokenizer& tokenizer, int64_t cont
     }
     std::string value = std::to_string(number(rng));
     std::string line = "line " + key + ": REGISTER_CONTENT is <" + value + ">\n";
+    if (!fits(line))
+      break;
+    e.context += line;
+    e.lines.push_back({key, value});
+  }
+  if (e.lines.empty())
+    return e;
+  const RetrievalLine& target =
+      e.lines[std::uniform_int_distribution<size_t>(0, e.lines.size() - 1)(rng)];
+  e.question = retrieval_question(target.key);
+  e.answer = target.number;
+  return e;
+}
+}  // namespace
+
+RetrievalEpisode make_retrieval_episode(const Tokenizer& tokenizer, int64_t context_tokens,
+                                        std::mt19937_64& rng) {
+  auto tokens = static_cast<int64_t>(tokenizer.encode(kHeader).size());
+  RetrievalEpisode e = grow_episode(rng, [&](const std::string& line) {
     auto cost = static_cast<int64_t>(tokenizer.encode(line).size());
     if (tokens + cost > context_tokens)
-      break;
+      return false;
     tokens += cost;
-    context += line;
-    lines.emplace_back(key, value);
-  }
-  if (lines.empty()) {
+    return true;
+  });
+  if (e.lines.empty())
     fail("line retrieval: ", context_tokens, " tokens cannot hold even one line");
-  }
-  const auto& target = lines[std::uniform_int_distribution<size_t>(0, lines.size() - 1)(rng)];
-  return {context,
-          "What is the REGISTER_CONTENT in line " + target.first + "? The REGISTER_CONTENT is <",
-          target.second};
+  return e;
+}
+
+RetrievalEpisode make_retrieval_episode_with_lines(int64_t line_count, std::mt19937_64& rng) {
+  const auto limit = static_cast<int64_t>(kAdjectiveCount * kNounCount);
+  if (line_count < 1 || line_count > limit)
+    fail("line retrieval: a record holds 1 to ", limit, " lines, not ", line_count);
+  int64_t added = 0;
+  return grow_episode(rng, [&](const std::string&) { return added++ < line_count; });
 }
 
 RetrievalScore score_retrieval(LanguageModel& model, const Tokenizer& tokenizer,
@@ -83,6 +111,8 @@ RetrievalScore score_retrieval(LanguageModel& model, const Tokenizer& tokenizer,
     std::string reply = tokenizer.decode(model.generate(prompt, nullptr, 6, -1));
     std::string answer = reply.substr(0, reply.find(retrieval_answer_end()));
     ++score.episodes;
+    score.replies.push_back(answer);
+    score.answers.push_back(e.answer);
     score.correct += answer == e.answer ? 1 : 0;
   }
   return score;

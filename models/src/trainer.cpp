@@ -2,90 +2,36 @@
 
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
-#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <random>
-#include <set>
 
 #include "cachegen/core/byte_io.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/parallel.h"
 #include "cachegen/core/timer.h"
+#include "cachegen/core/yaml_config.h"
 #include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/tokenizer.h"
 #include "llama_impl.h"
 
 namespace cachegen {
 
-namespace {
-// Reads typed keys from one YAML mapping and rejects the ones nobody read.
-class YamlSection {
- public:
-  YamlSection(const YAML::Node& node, std::string where, std::string source)
-      : node_(node), where_(std::move(where)), source_(std::move(source)) {
-    if (node_ && !node_.IsMap())
-      fail(source_, ": '", where_, "' must be a mapping");
-  }
-  template <typename T>
-  T get(const std::string& key, T fallback) {
-    known_.insert(key);
-    if (!node_ || !node_[key])
-      return fallback;
-    try {
-      return node_[key].template as<T>();
-    } catch (const YAML::Exception&) {
-      fail(source_, " line ", node_[key].Mark().line + 1, ": key '", where_, ".", key,
-           "' has the wrong type");
-    }
-  }
-  template <typename T>
-  T require(const std::string& key) {
-    if (!node_ || !node_[key])
-      fail(source_, ": missing key '", where_, ".", key, "'");
-    return get<T>(key, T());
-  }
-  void allow(const std::string& key) { known_.insert(key); }  // a sub-section read elsewhere
-  void finish() const {
-    if (!node_)
-      return;
-    for (auto it = node_.begin(); it != node_.end(); ++it) {
-      auto key = it->first.as<std::string>();
-      if (!known_.count(key)) {
-        std::string valid;
-        for (const auto& k : known_)
-          valid += (valid.empty() ? "" : ", ") + k;
-        fail(source_, " line ", it->first.Mark().line + 1, ": unknown key '", where_, ".", key,
-             "'; valid: ", valid);
-      }
-    }
-  }
-
- private:
-  YAML::Node node_;
-  std::string where_, source_;
-  std::set<std::string> known_;
-};
-}  // namespace
-
 TrainRecipe TrainRecipe::load(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    fail(path, ": not valid YAML: ", e.what());
-  }
+  YAML::Node root = load_yaml_file(path);
   TrainRecipe r;
   r.source = path;
-  YamlSection top(root, "recipe", path);
+  YamlMap top(root, "", path);
   r.output = top.require<std::string>("output");
   r.tokenizer = top.require<std::string>("tokenizer");
   r.corpus = top.require<std::string>("corpus");
   r.seed = top.get<uint64_t>("seed", 1);
   r.threads = top.get<int>("threads", 0);
-  YamlSection m(root["model"], "model", path);
+  r.init = top.get<std::string>("init", "");
+  YamlMap m(root["model"], "model", path);
   r.model.model_type = "llama";
   r.model.hidden_size = m.require<int64_t>("hidden_size");
   r.model.intermediate_size = m.require<int64_t>("intermediate_size");
@@ -96,13 +42,15 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   r.model.rope_theta = m.get<double>("rope_theta", 10000.0);
   r.model.head_dim = r.model.hidden_size / r.model.num_attention_heads;
   m.finish();
-  YamlSection d(root["data"], "data", path);
+  YamlMap d(root["data"], "data", path);
   r.retrieval_fraction = d.get<double>("retrieval_fraction", r.retrieval_fraction);
   r.min_episode_tokens = d.get<int64_t>("min_episode_tokens", r.min_episode_tokens);
   r.max_episode_tokens = d.get<int64_t>("max_episode_tokens", r.max_episode_tokens);
   r.questions_per_episode = d.get<int64_t>("questions_per_episode", r.questions_per_episode);
+  r.curriculum_start_tokens = d.get<int64_t>("curriculum_start_tokens", r.max_episode_tokens);
+  r.curriculum_steps = d.get<int64_t>("curriculum_steps", r.curriculum_steps);
   d.finish();
-  YamlSection t(root["training"], "training", path);
+  YamlMap t(root["training"], "training", path);
   r.steps = t.get<int64_t>("steps", r.steps);
   r.batch_size = t.get<int64_t>("batch_size", r.batch_size);
   r.seq_len = t.get<int64_t>("seq_len", r.seq_len);
@@ -118,10 +66,13 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   top.finish();
   if (r.steps < 1 || r.batch_size < 1 || r.seq_len < 2 || r.min_episode_tokens < 32 ||
       r.max_episode_tokens < r.min_episode_tokens || r.retrieval_fraction < 0 ||
-      r.retrieval_fraction > 1 || r.learning_rate <= 0 || r.questions_per_episode < 1) {
+      r.retrieval_fraction > 1 || r.learning_rate <= 0 || r.questions_per_episode < 1 ||
+      r.curriculum_start_tokens < r.min_episode_tokens ||
+      r.curriculum_start_tokens > r.max_episode_tokens || r.curriculum_steps < 0) {
     fail(path,
          ": training and data values are out of range (steps, batch_size >= 1; seq_len >= 2; "
-         "32 <= min_episode_tokens <= max_episode_tokens; 0 <= retrieval_fraction <= 1)");
+         "32 <= min_episode_tokens <= curriculum_start_tokens <= max_episode_tokens; "
+         "curriculum_steps >= 0; 0 <= retrieval_fraction <= 1)");
   }
   return r;
 }
@@ -132,8 +83,23 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
   config.vocab_size = tokenizer.vocab_size();
   config.bos_token_id = tokenizer.bos_id();
   config.eos_token_id = tokenizer.token_id("<|end_of_text|>");
-  auto model =
-      LlamaModel::random(config, recipe.seed, ModelLoadOptions{"cpu", "f32", recipe.threads});
+  const ModelLoadOptions load_options{"cpu", "f32", recipe.threads};
+  std::unique_ptr<LlamaModel> model;
+  if (recipe.init.empty()) {
+    model = LlamaModel::random(config, recipe.seed, load_options);
+  } else {
+    // Continue from an earlier stage's checkpoint: its architecture must be the recipe's.
+    model = LlamaModel::load(recipe.init, load_options);
+    const ModelConfig& c = model->config();
+    if (c.hidden_size != config.hidden_size || c.intermediate_size != config.intermediate_size ||
+        c.num_hidden_layers != config.num_hidden_layers ||
+        c.num_attention_heads != config.num_attention_heads ||
+        c.num_key_value_heads != config.num_key_value_heads || c.vocab_size != config.vocab_size) {
+      fail(recipe.source, ": init checkpoint ", recipe.init,
+           " has another architecture or vocabulary than the recipe's model");
+    }
+    log << "initialised from " << recipe.init << std::endl;
+  }
   LlamaModel::Impl& m = model->impl();
   std::vector<at::Tensor> params;
   for (auto& [name, w] : m.named_weights())
@@ -153,8 +119,6 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
                                             .weight_decay(recipe.weight_decay));
   std::mt19937_64 rng(recipe.seed);
   std::uniform_real_distribution<double> unit(0, 1);
-  std::uniform_int_distribution<int64_t> episode_len(recipe.min_episode_tokens,
-                                                     recipe.max_episode_tokens);
   std::uniform_int_distribution<size_t> offset(
       0, corpus.size() - static_cast<size_t>(recipe.seq_len) - 2);
   const int32_t bos = tokenizer.bos_id();
@@ -173,6 +137,18 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
     optimizer.zero_grad();
+    // Curriculum: the longest episode grows linearly from curriculum_start_tokens to
+    // max_episode_tokens over curriculum_steps, so that retrieval is learnt on short records.
+    const double ramp = recipe.curriculum_steps > 0
+                            ? std::min(1.0, static_cast<double>(step - 1) /
+                                                static_cast<double>(recipe.curriculum_steps))
+                            : 1.0;
+    const auto longest =
+        std::max(recipe.min_episode_tokens,
+                 static_cast<int64_t>(static_cast<double>(recipe.curriculum_start_tokens) +
+                                      ramp * static_cast<double>(recipe.max_episode_tokens -
+                                                                 recipe.curriculum_start_tokens)));
+    std::uniform_int_distribution<int64_t> episode_len(recipe.min_episode_tokens, longest);
     for (int64_t b = 0; b < recipe.batch_size; ++b) {
       std::vector<int32_t> seq;
       std::vector<float> scored;  // weight of each prediction (seq[i + 1] from seq[..i])
@@ -189,21 +165,13 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
         if (bos >= 0)
           seq.push_back(bos);
         append(e.context, 0);
-        std::vector<std::pair<std::string, std::string>> lines;  // key, number
-        for (size_t at = e.context.find("line "); at != std::string::npos;
-             at = e.context.find("line ", at + 1)) {
-          size_t colon = e.context.find(':', at), open = e.context.find('<', at),
-                 close = e.context.find('>', at);
-          if (colon == std::string::npos || close == std::string::npos)
-            break;
-          lines.emplace_back(e.context.substr(at + 5, colon - at - 5),
-                             e.context.substr(open + 1, close - open - 1));
-        }
-        std::uniform_int_distribution<size_t> pick(0, lines.size() - 1);
-        for (int64_t q = 0; q < recipe.questions_per_episode; ++q) {
-          const auto& [key, number] = lines[pick(rng)];
-          append("What is the REGISTER_CONTENT in line " + key + "? The REGISTER_CONTENT is <", 0);
-          append(number + retrieval_answer_end() + "\n", 1);
+        // Distinct lines, so that no answer can be copied from an earlier answer.
+        std::vector<RetrievalLine> asked = e.lines;
+        std::shuffle(asked.begin(), asked.end(), rng);
+        asked.resize(std::min(asked.size(), static_cast<size_t>(recipe.questions_per_episode)));
+        for (const RetrievalLine& line : asked) {
+          append(retrieval_question(line.key), 0);
+          append(line.number + retrieval_answer_end() + "\n", 1);
         }
       } else {
         size_t at = offset(rng);

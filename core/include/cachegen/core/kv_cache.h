@@ -101,4 +101,7 @@ class KVCache {
 
 const char* kv_kind_name(int kind);  // "key" / "value"
 
+// ||approx - reference|| / ||reference|| over every element (shapes must match).
+double kv_relative_error(const KVCache& approx, const KVCache& reference);
+
 }  // namespace cachegen

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace cachegen {
@@ -19,6 +20,9 @@ class NetworkModel {
   virtual std::string name() const = 0;
   // start_s must not precede the previous chunk's completion. Returns the completion time (s).
   virtual double transfer(uint64_t bytes, double start_s) = 0;
+  // An independent copy in the same state, for planners that look ahead (the oracle
+  // controller); nullptr when the model cannot be copied (a live packet simulation).
+  virtual std::unique_ptr<NetworkModel> clone() const { return nullptr; }
 };
 
 }  // namespace cachegen

@@ -12,12 +12,14 @@ int run_codec_report(int argc, char** argv);
 int run_synth_kv(int argc, char** argv);
 int run_netsim(int argc, char** argv);
 int run_trace(int argc, char** argv);
+int run_stream(int argc, char** argv);
 #if CACHEGEN_HAVE_TORCH
 int run_kv(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_perplexity(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_retrieval_eval(int argc, char** argv);
+int run_retrieval_text(int argc, char** argv);
 #endif
 
 }  // namespace cachegen

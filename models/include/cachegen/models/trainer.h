@@ -17,12 +17,17 @@ struct TrainRecipe {
   std::string output;     // checkpoint directory
   std::string tokenizer;  // tokenizer.json (its vocabulary sets the model's)
   std::string corpus;     // training text
+  std::string init;       // checkpoint to start from (an earlier stage); empty: random weights
   uint64_t seed = 1;
   ModelConfig model;                 // architecture; vocab_size comes from the tokenizer
   double retrieval_fraction = 0.5;   // share of sequences that are retrieval episodes
   int64_t min_episode_tokens = 128;  // episode context lengths, uniform in [min, max]
   int64_t max_episode_tokens = 2048;
   int64_t questions_per_episode = 8;  // answered questions after each record
+  // Curriculum: the longest episode grows from curriculum_start_tokens (default: no
+  // curriculum) to max_episode_tokens over the first curriculum_steps steps.
+  int64_t curriculum_start_tokens = 2048;
+  int64_t curriculum_steps = 0;
   int64_t steps = 1000;
   int64_t batch_size = 8;       // sequences per optimizer step
   int64_t seq_len = 1024;       // tokens per text sequence

@@ -5,6 +5,8 @@
 // chunks, like TCP's.
 #pragma once
 
+#include <memory>
+
 #include "cachegen/core/network.h"
 #include "cachegen/netsim/network_config.h"
 
@@ -15,6 +17,9 @@ class FluidNetwork : public NetworkModel {
   explicit FluidNetwork(NetworkConfig config);
   std::string name() const override { return "fluid"; }
   double transfer(uint64_t bytes, double start_s) override;
+  std::unique_ptr<NetworkModel> clone() const override {
+    return std::make_unique<FluidNetwork>(*this);
+  }
 
  private:
   NetworkConfig config_;

@@ -1,0 +1,84 @@
+// Streaming controllers (CacheGen §5.3): before each chunk's transfer, pick the level it is sent
+// at, or kTextLevel to send its text and recompute its KV. A controller is one file in
+// core/src/controllers/ plus one line in controller_registry.cpp; configs name it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cachegen/core/chunk_store.h"
+#include "cachegen/core/network.h"
+#include "cachegen/core/options.h"
+#include "cachegen/core/registry.h"
+
+namespace cachegen {
+
+constexpr int kTextLevel = -1;
+
+// Expected GPU seconds of each option, known before streaming (from the hardware profile, or
+// from the times measured when the store was built).
+struct CostEstimates {
+  std::vector<std::vector<double>> decode_s;  // [chunk][level]
+  std::vector<double> recompute_s;            // [chunk], on top of the chunks before it
+  double question_s = 0;                      // question prefill on the whole context
+};
+
+// A chunk already requested: its bytes and when its transfer started and ended (simulated s).
+struct SentChunk {
+  int64_t chunk = 0;
+  int level = 0;
+  uint64_t bytes = 0;
+  double start_s = 0;
+  double arrival_s = 0;
+};
+
+// What a controller sees before choosing chunk `next`.
+struct StreamView {
+  const ChunkStore& store;
+  const CostEstimates& costs;
+  const std::vector<SentChunk>& sent;
+  const NetworkModel& network;  // its state now; an oracle may clone it to look ahead
+  int64_t next = 0;
+  double now_s = 0;           // when chunk `next` can be requested
+  double compute_free_s = 0;  // when the GPU finishes the work queued so far
+  double slo_s = 0;
+  bool overlap = true;  // transfers overlap the GPU work of earlier chunks
+
+  uint64_t bytes(int64_t chunk, int level) const;    // level or kTextLevel
+  double compute_s(int64_t chunk, int level) const;  // decode, or recompute for kTextLevel
+  int64_t remaining() const { return store.chunk_count() - next; }
+};
+
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual std::string name() const = 0;
+  // Returns a level of view.store, or kTextLevel.
+  virtual int choose(const StreamView& view) = 0;
+};
+
+using ControllerRegistry = Registry<Controller, Options&>;
+ControllerRegistry& controller_registry();
+
+// Creates a controller and rejects options it did not read.
+std::unique_ptr<Controller> make_controller(const std::string& name, Options options);
+
+// Quality rank of an option for planners: 0 for text (recomputed KV is exact), k + 1 for level k
+// (levels are listed best quality first). Lower is better.
+int64_t quality_loss(int level);
+
+// The pipeline's clock: transfers run back to back on the network; decodes and recomputes run
+// one at a time on the GPU, each after its chunk arrived and the previous GPU work finished.
+struct PipelineClock {
+  double net_free_s = 0;      // when the last transfer ended
+  double compute_free_s = 0;  // when the last GPU work ends
+  // When the next transfer may start: at once, or (no overlap) after the GPU is idle too.
+  double next_start(bool overlap) const;
+  // Records a chunk that arrived at arrival_s and needs compute_s of GPU time; returns when
+  // its GPU work starts.
+  double add(double arrival_s, double compute_s);
+};
+
+}  // namespace cachegen

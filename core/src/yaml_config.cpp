@@ -1,0 +1,81 @@
+#include "cachegen/core/yaml_config.h"
+
+#include <cmath>
+#include <filesystem>
+
+namespace cachegen {
+
+YAML::Node load_yaml_file(const std::string& path) {
+  if (!std::filesystem::exists(path))
+    fail(path, ": no such file");
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    fail(path, " line ", e.mark.line + 1, ": not valid YAML: ", e.msg);
+  }
+}
+
+YamlMap::YamlMap(const YAML::Node& node, std::string where, std::string source)
+    : node_(node), where_(std::move(where)), source_(std::move(source)) {
+  if (node_ && !node_.IsMap() && !node_.IsNull())
+    fail(at(node_), "'", where_.empty() ? "the file" : where_, "' must be a mapping");
+  if (node_ && node_.IsNull())
+    node_.reset();  // an empty mapping ("key:" with nothing under it)
+}
+
+std::string YamlMap::at(const YAML::Node& node) const {
+  return source_ + " line " + std::to_string(node.Mark().line + 1) + ": ";
+}
+
+std::string YamlMap::location() const {
+  return node_ ? " line " + std::to_string(node_.Mark().line + 1) : "";
+}
+
+double YamlMap::get_number(const std::string& key, double fallback, double min, double max) {
+  const auto value = get<double>(key, fallback);
+  if (!(value >= min && value <= max) || !std::isfinite(value)) {
+    fail(has(key) ? at(node_[key]) : source_ + ": ", "key '", path(key), "' = ", value,
+         " is out of range [", min, ", ", max, "]");
+  }
+  return value;
+}
+
+double YamlMap::require_number(const std::string& key, double min, double max) {
+  if (!has(key))
+    fail(source_, location(), ": missing key '", path(key), "'");
+  return get_number(key, min, min, max);
+}
+
+std::string YamlMap::get_choice(const std::string& key, const std::string& fallback,
+                                const std::vector<std::string>& choices) {
+  auto value = get<std::string>(key, fallback);
+  for (const std::string& c : choices) {
+    if (c == value)
+      return value;
+  }
+  std::string valid;
+  for (const std::string& c : choices)
+    valid += (valid.empty() ? "" : ", ") + c;
+  fail(at(node_[key]), "key '", path(key), "': unknown value '", value, "'; valid: ", valid);
+}
+
+YAML::Node YamlMap::child(const std::string& key) {
+  known_.insert(key);
+  return has(key) ? node_[key] : YAML::Node();
+}
+
+void YamlMap::finish() const {
+  if (!node_)
+    return;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const auto key = it->first.as<std::string>();
+    if (known_.count(key))
+      continue;
+    std::string valid;
+    for (const auto& k : known_)
+      valid += (valid.empty() ? "" : ", ") + k;
+    fail(at(it->first), "unknown key '", path(key), "'; valid: ", valid);
+  }
+}
+
+}  // namespace cachegen

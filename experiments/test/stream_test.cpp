@@ -1,0 +1,147 @@
+// The streaming engine's experiment side: hardware profiles, level specs, and `cachegen stream`
+// end to end.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cachegen/core/error.h"
+#include "cachegen/experiments/hardware_profile_io.h"
+#include "cachegen/experiments/stream_setup.h"
+#include "run_cli.h"
+
+namespace cachegen {
+namespace {
+
+const std::string kSource = CACHEGEN_SOURCE_DIR;
+
+std::string write_file(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/stream_" + std::to_string(getpid()) + "_" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char kTinyProfile[] = R"(name: tiny
+model:
+  name: tiny
+  layers: 2
+  hidden_size: 128
+  kv_heads: 2
+  head_dim: 64
+  parameters: 1.0e6
+gpu:
+  name: test
+  fp16_tflops: 1
+  utilisation: 0.5
+  prefill_fixed_ms: 1
+  decode_gbps: 1
+)";
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(HardwareProfile, ShippedProfilesLoadAndPriceAPaperContext) {
+  // Mistral-7B, 9.4K tokens (the paper's LongChat contexts): ~2 s of prefill on an A40 at half
+  // of peak, about 6.6x less on an H100; a 70B model ~10x the 7B one.
+  ProfiledModel a40 = load_hardware_profile(kSource + "/configs/hardware/mistral-7b-a40.yaml");
+  ProfiledModel h100 = load_hardware_profile(kSource + "/configs/hardware/mistral-7b-h100.yaml");
+  ProfiledModel big = load_hardware_profile(kSource + "/configs/hardware/llama2-70b-a40.yaml");
+  load_hardware_profile(kSource + "/configs/hardware/llama2-70b-h100.yaml");
+  const double a40_s = a40.profile.prefill_seconds(9400, 0);
+  EXPECT_GT(a40_s, 1.5);
+  EXPECT_LT(a40_s, 3.0);
+  EXPECT_NEAR(a40_s / h100.profile.prefill_seconds(9400, 0), 6.6, 0.3);
+  EXPECT_GT(big.profile.prefill_seconds(9400, 0) / a40_s, 8);
+  EXPECT_EQ(a40.kv_shape.layers, 32);
+  EXPECT_EQ(a40.kv_shape.channels(), 1024);
+  EXPECT_EQ(big.kv_shape.layers, 80);
+  // Hand check of the formula: 2 * 1e6 FLOPs per token + 4 * 2 * 128 per token pair, at 0.5 TF/s.
+  ProfiledModel tiny = load_hardware_profile(write_file("tiny.yaml", kTinyProfile));
+  EXPECT_NEAR(tiny.profile.prefill_seconds(100, 50),
+              1e-3 + 100 * (2e6 + 1024.0 * (50 + 50)) / 0.5e12, 1e-15);
+  EXPECT_NEAR(tiny.profile.decode_seconds(1000000), 1e-3, 1e-15);
+}
+
+TEST(HardwareProfile, ErrorsNameTheFileLineAndKey) {
+  std::string text = kTinyProfile;
+  std::string unknown = write_file("unknown.yaml", text + "  turbo: 3\n");
+  EXPECT_NE(error_of([&] {
+              load_hardware_profile(unknown);
+            }).find(unknown + " line 15: unknown key 'gpu.turbo'; valid: count, decode_fixed_ms"),
+            std::string::npos);
+  std::string missing = text;
+  missing.replace(missing.find("  layers: 2\n"), 12, "");
+  std::string path = write_file("missing.yaml", missing);
+  EXPECT_NE(error_of([&] { load_hardware_profile(path); }).find("missing key 'model.layers'"),
+            std::string::npos);
+  std::string wrong = text;
+  wrong.replace(wrong.find("decode_gbps: 1"), 14, "decode_gbps: fast");
+  path = write_file("wrong.yaml", wrong);
+  EXPECT_NE(error_of([&] {
+              load_hardware_profile(path);
+            }).find("line 14: key 'gpu.decode_gbps' has the wrong type"),
+            std::string::npos);
+  std::string negative = text;
+  negative.replace(negative.find("utilisation: 0.5"), 16, "utilisation: 2");
+  path = write_file("range.yaml", negative);
+  EXPECT_NE(error_of([&] { load_hardware_profile(path); }).find("out of range"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_hardware_profile("/nonexistent.yaml"); }).find("no such file"),
+            std::string::npos);
+}
+
+TEST(LevelSpec, ParsesAndRejects) {
+  LevelSpec spec = parse_level_spec("cg2=cachegen:level=2;coder=ac");
+  EXPECT_EQ(spec.name, "cg2");
+  EXPECT_EQ(spec.codec, "cachegen");
+  EXPECT_EQ(spec.options, "level=2;coder=ac");
+  EXPECT_EQ(format_level_spec(spec), "cg2=cachegen:level=2;coder=ac");
+  EXPECT_EQ(parse_level_spec("q=quant").options, "");
+  EXPECT_THROW(parse_level_spec("cachegen"), Error);
+  EXPECT_THROW(parse_level_spec("x="), Error);
+  EXPECT_NE(error_of([] {
+              make_store_levels({parse_level_spec("x=zip")}, 1);
+            }).find("level 'x': unknown codec 'zip'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              make_store_levels({parse_level_spec("x=quant:bits=12")}, 1);
+            }).find("level 'x'"),
+            std::string::npos);
+}
+
+TEST(StreamCli, SyntheticContextWithProfiledTiming) {
+  std::string profile = write_file("cli_tiny.yaml", kTinyProfile);
+  CliResult r = run_cli("stream --synthetic --hardware " + profile +
+                        " --context-tokens 600 --chunk-tokens 256 --bandwidth-gbps 0.1 "
+                        "--rtt-ms 2 --slo-s 0.5 --controller cachegen --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j["chunks"].size(), 3u);
+  EXPECT_EQ(j["timing"], "profile");
+  const double sum = j["decode_s"].get<double>() + j["recompute_s"].get<double>() +
+                     j["prefill_s"].get<double>() + j["waiting_s"].get<double>();
+  EXPECT_NEAR(j["ttft_s"].get<double>(), sum, 1e-12);
+  EXPECT_EQ(j["slo_met"].get<bool>(), j["ttft_s"].get<double>() <= 0.5);
+  // The last chunk ends the transfers.
+  EXPECT_LE(j["chunks"][2]["arrival_s"].get<double>(), j["ttft_s"].get<double>());
+
+  CliResult bad = run_cli("stream --synthetic --hardware " + profile +
+                          " --controller fixed --controller-opt level=cg7");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("no level 'cg7'; its levels: quant8, cg3, cg2, cg1"), std::string::npos)
+      << bad.output;
+  CliResult zero = run_cli("stream --synthetic --hardware " + profile + " --slo-s 0");
+  EXPECT_NE(zero.exit_code, 0);
+  EXPECT_NE(zero.output.find("SLO must be positive"), std::string::npos) << zero.output;
+  CliResult measured = run_cli("stream --synthetic --hardware " + profile + " --timing measured");
+  EXPECT_NE(measured.output.find("needs a model"), std::string::npos) << measured.output;
+}
+
+}  // namespace
+}  // namespace cachegen
