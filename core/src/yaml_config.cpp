@@ -20,7 +20,7 @@ YamlMap::YamlMap(const YAML::Node& node, std::string where, std::string source)
   if (node_ && !node_.IsMap() && !node_.IsNull())
     fail(at(node_), "'", where_.empty() ? "the file" : where_, "' must be a mapping");
   if (node_ && node_.IsNull())
-    node_.reset();  // an empty mapping ("key:" with nothing under it)
+    node_.reset(YAML::Node(YAML::NodeType::Undefined));  // "key:" with nothing under it
 }
 
 std::string YamlMap::at(const YAML::Node& node) const {
@@ -61,7 +61,7 @@ std::string YamlMap::get_choice(const std::string& key, const std::string& fallb
 
 YAML::Node YamlMap::child(const std::string& key) {
   known_.insert(key);
-  return has(key) ? node_[key] : YAML::Node();
+  return has(key) ? node_[key] : YAML::Node(YAML::NodeType::Undefined);
 }
 
 void YamlMap::finish() const {

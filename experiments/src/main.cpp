@@ -25,6 +25,9 @@ const Subcommand kSubcommands[] = {
     {"codec-report", cachegen::run_codec_report, "size, error and speed of every codec/level"},
     {"netsim", cachegen::run_netsim, "send chunks over a network model, print arrival times"},
     {"trace", cachegen::run_trace, "trace gen: write a bandwidth trace (CSV)"},
+    {"run", cachegen::run_run,
+     "run a sweep config: CONFIG.yaml [--out DIR] [--resume] [--shard I/N]"},
+    {"merge", cachegen::run_merge, "join the results of sharded runs: --out DIR SHARD_DIR..."},
     {"stream", cachegen::run_stream,
      "load one context through the streaming engine; print TTFT, choices and quality"},
 #if CACHEGEN_HAVE_TORCH

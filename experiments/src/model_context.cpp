@@ -8,13 +8,9 @@
 namespace cachegen {
 
 StreamContext model_context(LlamaModel& model, const Tokenizer& tokenizer,
-                            const std::string& context, const std::string& question,
-                            const std::string& answer, int64_t chunk_tokens) {
+                            const std::vector<int32_t>& context, int64_t chunk_tokens) {
   StreamContext out;
-  if (tokenizer.bos_id() >= 0)
-    out.text.tokens.push_back(tokenizer.bos_id());
-  std::vector<int32_t> body = tokenizer.encode(context);
-  out.text.tokens.insert(out.text.tokens.end(), body.begin(), body.end());
+  out.text.tokens = context;
   const auto total = static_cast<int64_t>(out.text.tokens.size());
   KVCache past;
   for (const TokenRange& range : split_into_chunks(total, chunk_tokens)) {
@@ -27,9 +23,6 @@ StreamContext model_context(LlamaModel& model, const Tokenizer& tokenizer,
     past = std::move(r.kv);
   }
   out.kv = std::move(past);
-  out.question = tokenizer.encode(question);
-  out.question_tokens = static_cast<int64_t>(out.question.size());
-  out.answer = answer;
   return out;
 }
 
@@ -37,7 +30,14 @@ StreamContext retrieval_context(LlamaModel& model, const Tokenizer& tokenizer,
                                 int64_t context_tokens, int64_t chunk_tokens, uint64_t seed) {
   std::mt19937_64 rng(seed);
   RetrievalEpisode e = make_retrieval_episode(tokenizer, context_tokens, rng);
-  return model_context(model, tokenizer, e.context, e.question, e.answer, chunk_tokens);
+  std::vector<int32_t> ids = tokenizer.encode(e.context);
+  if (tokenizer.bos_id() >= 0)
+    ids.insert(ids.begin(), tokenizer.bos_id());
+  StreamContext out = model_context(model, tokenizer, ids, chunk_tokens);
+  out.question = tokenizer.encode(e.question);
+  out.question_tokens = static_cast<int64_t>(out.question.size());
+  out.answer = e.answer;
+  return out;
 }
 
 std::string answer_on_kv(LlamaModel& model, const Tokenizer& tokenizer, const KVCache& kv,

@@ -8,6 +8,7 @@
 // first). Exact when the network's future depends only on when transfers start (the fluid
 // model without slow start); with slow start, prefixes that differ only in window are merged.
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "cachegen/core/controllers.h"
@@ -93,23 +94,24 @@ class OracleController : public Controller {
   }
 
   // Drops every state that another state matches or beats on loss, network and GPU time.
+  // States are taken by increasing loss; `stairs` holds the kept ones' (network, GPU) free
+  // times as a staircase (GPU time falls as network time grows), so each check is a lookup.
   static std::vector<PlanState> pareto_front(std::vector<PlanState> states) {
     std::stable_sort(states.begin(), states.end(), [](const PlanState& a, const PlanState& b) {
       return std::tie(a.loss, a.clock.net_free_s, a.clock.compute_free_s) <
              std::tie(b.loss, b.clock.net_free_s, b.clock.compute_free_s);
     });
     std::vector<PlanState> kept;
+    std::map<double, double> stairs;  // network free -> least GPU free among kept states
     for (PlanState& s : states) {
-      bool dominated = false;
-      for (const PlanState& k : kept) {
-        if (k.loss <= s.loss && k.clock.net_free_s <= s.clock.net_free_s &&
-            k.clock.compute_free_s <= s.clock.compute_free_s) {
-          dominated = true;
-          break;
-        }
-      }
-      if (!dominated)
-        kept.push_back(std::move(s));
+      const double net = s.clock.net_free_s, gpu = s.clock.compute_free_s;
+      auto at = stairs.upper_bound(net);  // first step with a later network time
+      if (at != stairs.begin() && std::prev(at)->second <= gpu)
+        continue;  // a kept state is no worse on all three
+      while (at != stairs.end() && at->second >= gpu)
+        at = stairs.erase(at);
+      stairs[net] = gpu;
+      kept.push_back(std::move(s));
     }
     return kept;
   }

@@ -12,11 +12,9 @@
 
 namespace cachegen {
 
-// Prefills `context` (BOS first) in chunks of chunk_tokens; `question` and `answer` describe
-// the request.
+// Prefills `context` (token ids, BOS first) in chunks of chunk_tokens, timing each chunk.
 StreamContext model_context(LlamaModel& model, const Tokenizer& tokenizer,
-                            const std::string& context, const std::string& question,
-                            const std::string& answer, int64_t chunk_tokens);
+                            const std::vector<int32_t>& context, int64_t chunk_tokens);
 
 // A line-retrieval episode of context_tokens tokens (episode `seed`), prefilled.
 StreamContext retrieval_context(LlamaModel& model, const Tokenizer& tokenizer,

@@ -1,0 +1,377 @@
+#include "cachegen/experiments/runner.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "cachegen/core/byte_io.h"
+#include "cachegen/core/error.h"
+#include "cachegen/core/timer.h"
+#include "sweep_worker.h"
+
+namespace cachegen {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& run_columns() {
+  static const std::vector<std::string> columns{"point",
+                                                "request",
+                                                "seed",
+                                                "revision",
+                                                "model",
+                                                "dataset",
+                                                "context_tokens",
+                                                "chunk_tokens",
+                                                "controller",
+                                                "codec",
+                                                "level",
+                                                "network",
+                                                "bandwidth_gbps",
+                                                "trace",
+                                                "rtt_ms",
+                                                "slo_s",
+                                                "timing",
+                                                "overlap",
+                                                "ttft_s",
+                                                "transfer_s",
+                                                "decode_s",
+                                                "recompute_s",
+                                                "prefill_s",
+                                                "waiting_s",
+                                                "kv_bytes",
+                                                "bits_per_element",
+                                                "slo_met",
+                                                "accuracy",
+                                                "f1",
+                                                "perplexity",
+                                                "kl",
+                                                "top1",
+                                                "kv_relative_error",
+                                                "chunk_levels"};
+  return columns;
+}
+
+namespace {
+using Row = std::map<std::string, std::string>;
+
+std::string csv_field(const std::string& value) {
+  if (value.find_first_of(",\"\n") == std::string::npos)
+    return value;
+  std::string out = "\"";
+  for (char c : value)
+    out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string csv_line(const Row& row) {
+  std::string line;
+  for (const std::string& column : run_columns()) {
+    auto it = row.find(column);
+    line += (line.empty() ? "" : ",") + csv_field(it == row.end() ? "" : it->second);
+  }
+  return line + "\n";
+}
+
+std::string csv_header() {
+  std::string line;
+  for (const std::string& column : run_columns())
+    line += (line.empty() ? "" : ",") + column;
+  return line + "\n";
+}
+
+std::vector<std::string> parse_csv_line(const std::string& line, const std::string& where) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  if (quoted || fields.size() != run_columns().size())
+    fail(where, ": malformed row (", fields.size(), " fields, expected ", run_columns().size(),
+         ")");
+  return fields;
+}
+
+// The rows of a runs.csv; a last line without its newline (a write cut by a kill) is dropped
+// and, with `repair`, cut from the file.
+std::vector<Row> read_rows(const std::string& path, bool repair) {
+  std::vector<uint8_t> bytes = read_file(path);
+  std::string text(bytes.begin(), bytes.end());
+  const size_t complete = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+  if (complete != text.size() && repair)
+    fs::resize_file(path, complete);
+  std::istringstream in(text.substr(0, complete));
+  std::string line;
+  std::getline(in, line);
+  if (line + "\n" != csv_header())
+    fail(path, ": not a runs.csv of this version (header differs)");
+  std::vector<Row> rows;
+  for (int64_t number = 2; std::getline(in, line); ++number) {
+    std::vector<std::string> fields =
+        parse_csv_line(line, path + " line " + std::to_string(number));
+    Row row;
+    for (size_t i = 0; i < fields.size(); ++i)
+      row[run_columns()[i]] = fields[i];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::pair<int64_t, int64_t> row_key(const Row& row) {
+  return {std::stoll(row.at("point")), std::stoll(row.at("request"))};
+}
+
+// Appends one line and syncs it, so that a kill leaves whole rows (or one cut last line).
+void append_synced(int fd, const std::string& line, const std::string& path) {
+  size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+    if (n < 0)
+      fail(path, ": write failed");
+    done += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const std::string staging = path + ".tmp";
+  {
+    std::ofstream out(staging, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out)
+      fail(path, ": cannot write");
+  }
+  fs::rename(staging, path);
+}
+
+std::string format_duration(double seconds) {
+  char buffer[32];
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  std::snprintf(buffer, sizeof(buffer), "%lldm%02llds", static_cast<long long>(s / 60),
+                static_cast<long long>(s % 60));
+  return buffer;
+}
+
+void show_progress(int64_t done, int64_t total, double elapsed_s, int64_t fresh) {
+  const int width = 30;
+  const int filled = total ? static_cast<int>(width * done / total) : width;
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(width, ' ');
+  const double eta =
+      fresh > 0 ? elapsed_s / static_cast<double>(fresh) * static_cast<double>(total - done) : 0;
+  std::fprintf(stderr, "\r[%s] %lld/%lld rows, %s elapsed, ETA %s ", bar.c_str(),
+               static_cast<long long>(done), static_cast<long long>(total),
+               format_duration(elapsed_s).c_str(), format_duration(eta).c_str());
+  std::fflush(stderr);
+}
+}  // namespace
+
+RunStats run_sweep(const RunConfig& config, const RunOptions& options) {
+  if (options.shard_count < 1 || options.shard_index < 0 ||
+      options.shard_index >= options.shard_count) {
+    fail("--shard ", options.shard_index, "/", options.shard_count,
+         ": expected I/N with 0 <= I < N");
+  }
+  fs::create_directories(options.out_dir);
+  const std::string csv = options.out_dir + "/runs.csv", yaml = options.out_dir + "/config.yaml";
+  const std::string resolved = config.resolved_yaml + "# shard " +
+                               std::to_string(options.shard_index) + "/" +
+                               std::to_string(options.shard_count) + "\n";
+  std::set<std::pair<int64_t, int64_t>> done;
+  if (fs::exists(csv)) {
+    if (!options.resume)
+      fail(csv, " exists: pass --resume to finish that run, or another --out");
+    std::vector<uint8_t> old = read_file(yaml);
+    if (std::string(old.begin(), old.end()) != resolved)
+      fail(options.out_dir, " holds results of another config (", yaml, " differs)");
+    for (const Row& row : read_rows(csv, true))
+      done.insert(row_key(row));
+  } else {
+    write_text_atomically(yaml, resolved);
+    write_text_atomically(csv, csv_header());
+  }
+
+  // The rows this shard owns: every k-th (point, request) pair.
+  std::vector<std::pair<const RunPoint*, int64_t>> mine;
+  int64_t k = 0;
+  for (const RunPoint& point : config.points) {
+    for (int64_t r = 0; r < point.requests; ++r, ++k) {
+      if (k % options.shard_count == options.shard_index)
+        mine.emplace_back(&point, r);
+    }
+  }
+  RunStats stats;
+  stats.rows = static_cast<int64_t>(mine.size());
+  const int fd = ::open(csv.c_str(), O_WRONLY | O_APPEND);
+  if (fd < 0)
+    fail(csv, ": cannot open for appending");
+  SweepWorker worker(config);
+  Stopwatch clock;
+  int64_t finished = 0;
+  try {
+    for (const auto& [point, request] : mine) {
+      if (done.count({point->index, request})) {
+        ++stats.resumed;
+      } else {
+        append_synced(fd, csv_line(worker.run(*point, request)), csv);
+        ++stats.written;
+      }
+      ++finished;
+      if (options.progress)
+        show_progress(finished, stats.rows, clock.seconds(), stats.written);
+    }
+  } catch (...) {
+    ::close(fd);
+    if (options.progress)
+      std::fprintf(stderr, "\n");
+    throw;
+  }
+  ::close(fd);
+  if (options.progress)
+    std::fprintf(stderr, "\n");
+  return stats;
+}
+
+void merge_results(const std::vector<std::string>& shard_dirs, const std::string& out_dir) {
+  if (shard_dirs.empty())
+    fail("merge: no shard directories");
+  std::string config;
+  std::map<std::pair<int64_t, int64_t>, Row> rows;
+  std::set<int64_t> shard_seen;
+  int64_t shard_count = 0;
+  for (const std::string& dir : shard_dirs) {
+    std::vector<uint8_t> bytes = read_file(dir + "/config.yaml");
+    std::string text(bytes.begin(), bytes.end());
+    const size_t mark = text.rfind("# shard ");
+    if (mark == std::string::npos)
+      fail(dir, "/config.yaml: no shard line");
+    long long index = 0, count = 0;
+    if (std::sscanf(text.c_str() + mark, "# shard %lld/%lld", &index, &count) != 2)
+      fail(dir, "/config.yaml: malformed shard line");
+    const std::string body = text.substr(0, mark);
+    if (config.empty()) {
+      config = body;
+      shard_count = count;
+    } else if (body != config || count != shard_count) {
+      fail("merge: ", dir, " holds another config or shard count than ", shard_dirs.front());
+    }
+    if (!shard_seen.insert(index).second)
+      fail("merge: shard ", index, " given twice");
+    for (Row& row : read_rows(dir + "/runs.csv", false)) {
+      auto key = row_key(row);
+      if (!rows.emplace(key, std::move(row)).second)
+        fail("merge: row (point ", key.first, ", request ", key.second, ") appears twice");
+    }
+  }
+  if (static_cast<int64_t>(shard_seen.size()) != shard_count)
+    fail("merge: ", shard_seen.size(), " of ", shard_count, " shards given");
+  fs::create_directories(out_dir);
+  write_text_atomically(out_dir + "/config.yaml", config + "# shard 0/1\n");
+  std::string csv = csv_header();
+  for (const auto& [key, row] : rows)
+    csv += csv_line(row);
+  write_text_atomically(out_dir + "/runs.csv", csv);
+}
+
+std::string write_summary(const std::string& out_dir) {
+  std::vector<Row> rows = read_rows(out_dir + "/runs.csv", false);
+  struct Mean {
+    double sum = 0;
+    int64_t n = 0;
+    void add(const std::string& v) {
+      if (!v.empty()) {
+        sum += std::stod(v);
+        ++n;
+      }
+    }
+    nlohmann::json value() const {
+      return n ? nlohmann::json(sum / static_cast<double>(n)) : nlohmann::json();
+    }
+  };
+  const std::vector<std::string> averaged{
+      "ttft_s",   "transfer_s",        "decode_s", "recompute_s", "prefill_s",  "waiting_s",
+      "kv_bytes", "bits_per_element",  "accuracy", "f1",          "perplexity", "kl",
+      "top1",     "kv_relative_error", "slo_met"};
+  std::map<int64_t, std::map<std::string, Mean>> by_point;
+  std::map<int64_t, Row> first;
+  for (const Row& row : rows) {
+    const int64_t point = std::stoll(row.at("point"));
+    first.emplace(point, row);
+    for (const std::string& column : averaged)
+      by_point[point][column].add(row.at(column));
+  }
+  nlohmann::ordered_json summary;
+  summary["rows"] = rows.size();
+  summary["points"] = nlohmann::ordered_json::array();
+  std::ostringstream table;
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-22s %-7s %-6s %8s %7s %10s %9s %8s %6s\n", "controller",
+                "level", "ctx", "bw_gbps", "slo_s", "ttft_s", "size_MB", "quality", "slo%");
+  table << line;
+  for (const auto& [point, means] : by_point) {
+    const Row& r = first.at(point);
+    nlohmann::ordered_json p;
+    for (const char* key :
+         {"controller", "codec", "level", "model", "dataset", "context_tokens", "chunk_tokens",
+          "network", "bandwidth_gbps", "trace", "rtt_ms", "slo_s", "timing"})
+      p[key] = r.at(key);
+    p["point"] = point;
+    p["requests"] = means.at("ttft_s").n;
+    for (const std::string& column : averaged)
+      p[column == "slo_met" ? "slo_met_rate" : column] = means.at(column).value();
+    const Mean& slo = means.at("slo_met");
+    p["slo_violation_rate"] = slo.n ? 1 - slo.sum / static_cast<double>(slo.n) : 0.0;
+    summary["points"].push_back(p);
+    // Quality: the dataset's metric, else the KV error.
+    std::string quality = "-";
+    for (const char* metric : {"accuracy", "f1", "perplexity"}) {
+      if (means.at(metric).n) {
+        char q[32];
+        std::snprintf(q, sizeof(q), "%s=%.3g",
+                      metric == std::string("accuracy") ? "acc"
+                      : metric == std::string("f1")     ? "f1"
+                                                        : "ppl",
+                      means.at(metric).sum / static_cast<double>(means.at(metric).n));
+        quality = q;
+      }
+    }
+    if (quality == "-") {
+      char q[32];
+      std::snprintf(q, sizeof(q), "err=%.3g", means.at("kv_relative_error").value().get<double>());
+      quality = q;
+    }
+    std::snprintf(line, sizeof(line), "%-22s %-7s %-6s %8s %7s %10.4f %9.3f %8s %5.0f%%\n",
+                  r.at("controller").c_str(), r.at("level").c_str(), r.at("context_tokens").c_str(),
+                  r.at("bandwidth_gbps").empty() ? "trace" : r.at("bandwidth_gbps").c_str(),
+                  r.at("slo_s").c_str(), means.at("ttft_s").value().get<double>(),
+                  means.at("kv_bytes").value().get<double>() / 1e6, quality.c_str(),
+                  100 * slo.sum / static_cast<double>(std::max<int64_t>(1, slo.n)));
+    table << line;
+  }
+  write_text_atomically(out_dir + "/summary.json", summary.dump(2) + "\n");
+  return table.str();
+}
+
+}  // namespace cachegen

@@ -1,0 +1,41 @@
+// One row of a sweep: builds (or reuses) the request's context and chunk store, streams it
+// with the point's controller and network, and measures quality on the KV streaming assembled.
+// Private to the runner.
+#pragma once
+
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cachegen/core/chunk_store.h"
+#include "cachegen/experiments/hardware_profile_io.h"
+#include "cachegen/experiments/run_config.h"
+
+namespace cachegen {
+
+class SweepWorker {
+ public:
+  explicit SweepWorker(const RunConfig& config);
+  ~SweepWorker();
+  // The row of request `request` of `point`, column -> value (run_columns()).
+  std::map<std::string, std::string> run(const RunPoint& point, int64_t request);
+
+ private:
+  struct Models;  // loaded models, tokenizers and datasets (CACHEGEN_WITH_TORCH)
+  struct Prepared {
+    std::shared_ptr<StreamContext> context;
+    std::shared_ptr<ChunkStore> store;
+  };
+  Prepared prepare(const RunPoint& point, uint64_t seed, const ProfiledModel* profiled);
+  const ProfiledModel* profile(const std::string& path);
+
+  const RunConfig& config_;
+  std::unique_ptr<Models> models_;
+  std::map<std::string, std::unique_ptr<ProfiledModel>> profiles_;
+  // Recently used contexts and stores, newest first, within a byte budget.
+  std::list<std::pair<std::string, std::shared_ptr<StreamContext>>> contexts_;
+  std::list<std::pair<std::string, std::shared_ptr<ChunkStore>>> stores_;
+};
+
+}  // namespace cachegen

@@ -1,0 +1,220 @@
+// The sweep runner on synthetic KV with profiled timing (deterministic): results files,
+// sharding and merging, resuming a killed run, and config errors.
+#include "cachegen/experiments/runner.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cachegen/core/error.h"
+#include "run_cli.h"
+
+namespace cachegen {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string dir_for(const std::string& name) {
+  std::string dir = ::testing::TempDir() + "/runner_" + std::to_string(getpid()) + "_" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const char kProfile[] = R"(name: tiny
+model: {name: tiny, layers: 2, hidden_size: 128, kv_heads: 2, head_dim: 64, parameters: 1.0e6}
+gpu: {name: test, fp16_tflops: 0.01, utilisation: 0.5, prefill_fixed_ms: 1, decode_gbps: 1}
+)";
+
+// Writes the profile and a config (with `body` appended) into dir; returns the config path.
+std::string write_config(const std::string& dir, const std::string& body) {
+  std::ofstream(dir + "/tiny.yaml") << kProfile;
+  std::string path = dir + "/sweep.yaml";
+  std::ofstream(path) << "name: t\nmodel: synthetic\nhardware: " << dir
+                      << "/tiny.yaml\ntiming: profile\n"
+                      << body;
+  return path;
+}
+
+const char kSweep[] = R"(context_tokens: 600
+chunk_tokens: 128
+requests: 3
+rtt_ms: 2
+slo_s: 0.2
+levels:
+  q8: quant:bits=8
+  cg2: cachegen:level=2
+  cg1: cachegen:level=1
+sweep:
+  controller: [cachegen, text, "fixed:level=cg1", oracle]
+  bandwidth_gbps: [0.05, 0.5]
+)";
+
+TEST(Runner, WritesConfigRowsAndSummary) {
+  std::string dir = dir_for("basic");
+  RunConfig config = load_run_config(write_config(dir, kSweep));
+  ASSERT_EQ(config.points.size(), 8u);
+  EXPECT_EQ(config.points[3].controller, "text");
+  EXPECT_EQ(config.points[3].bandwidth_gbps, 0.5);
+  RunOptions options;
+  options.out_dir = dir + "/out";
+  options.progress = false;
+  RunStats stats = run_sweep(config, options);
+  EXPECT_EQ(stats.rows, 24);
+  EXPECT_EQ(stats.written, 24);
+  std::string table = write_summary(options.out_dir);
+  EXPECT_NE(table.find("fixed:level=cg1"), std::string::npos) << table;
+  std::string csv = read(options.out_dir + "/runs.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 25);
+  for (const char* column :
+       {"codec", "level", "controller", "bandwidth_gbps", "context_tokens", "ttft_s", "transfer_s",
+        "decode_s", "recompute_s", "prefill_s", "kv_bytes", "bits_per_element", "accuracy", "f1",
+        "perplexity", "slo_s", "slo_met", "seed", "revision"}) {
+    EXPECT_NE(csv.substr(0, csv.find('\n')).find(column), std::string::npos) << column;
+  }
+  auto summary = nlohmann::json::parse(read(options.out_dir + "/summary.json"));
+  ASSERT_EQ(summary["points"].size(), 8u);
+  EXPECT_EQ(summary["points"][3]["level"], "text");
+  EXPECT_EQ(summary["points"][3]["kv_relative_error"].get<double>(), 0.0);
+  // The fixed level's size is the same at both bandwidths; the oracle never misses where
+  // cachegen meets the SLO.
+  EXPECT_EQ(summary["points"][4]["kv_bytes"], summary["points"][5]["kv_bytes"]);
+  for (int bw = 0; bw < 2; ++bw) {
+    EXPECT_GE(summary["points"][6 + bw]["slo_met_rate"].get<double>(),
+              summary["points"][0 + bw]["slo_met_rate"].get<double>());
+  }
+  // An existing directory is not overwritten without --resume.
+  EXPECT_THROW(run_sweep(config, options), Error);
+  // Resuming a finished run writes nothing and changes nothing.
+  options.resume = true;
+  EXPECT_EQ(run_sweep(config, options).written, 0);
+  EXPECT_EQ(read(options.out_dir + "/runs.csv"), csv);
+  // Resuming with another config is refused.
+  RunConfig other = load_run_config(write_config(dir, std::string(kSweep) + "seed: 9\n"));
+  EXPECT_THROW(run_sweep(other, options), Error);
+}
+
+TEST(Runner, ShardedThenMergedEqualsUnsharded) {
+  std::string dir = dir_for("shards");
+  RunConfig config = load_run_config(write_config(dir, kSweep));
+  RunOptions whole;
+  whole.out_dir = dir + "/whole";
+  whole.progress = false;
+  run_sweep(config, whole);
+  std::vector<std::string> shards;
+  for (int i = 0; i < 3; ++i) {
+    RunOptions shard = whole;
+    shard.out_dir = dir + "/shard" + std::to_string(i);
+    shard.shard_index = i;
+    shard.shard_count = 3;
+    EXPECT_EQ(run_sweep(config, shard).rows, 8);
+    shards.push_back(shard.out_dir);
+  }
+  merge_results(shards, dir + "/merged");
+  EXPECT_EQ(read(dir + "/merged/runs.csv"), read(dir + "/whole/runs.csv"));
+  EXPECT_EQ(read(dir + "/merged/config.yaml"), read(dir + "/whole/config.yaml"));
+  EXPECT_THROW(merge_results({shards[0], shards[1]}, dir + "/partial"), Error);
+  EXPECT_THROW(merge_results({shards[0], shards[0], shards[1]}, dir + "/twice"), Error);
+}
+
+TEST(Runner, KilledRunResumesWithNoRowLostOrRepeated) {
+  std::string dir = dir_for("kill");
+  // Bigger contexts, so that a row takes long enough to kill the run mid-sweep.
+  std::string sweep = kSweep;
+  sweep.replace(sweep.find("context_tokens: 600"), 19, "context_tokens: 6000");
+  sweep.replace(sweep.find("chunk_tokens: 128"), 17, "chunk_tokens: 1024");
+  sweep.replace(sweep.find("requests: 3"), 11, "requests: 6");
+  std::string path = write_config(dir, sweep);
+  ASSERT_EQ(run_cli("run " + path + " --quiet --out " + dir + "/whole").exit_code, 0);
+  const std::string whole = read(dir + "/whole/runs.csv");
+  const auto rows = std::count(whole.begin(), whole.end(), '\n') - 1;
+  ASSERT_EQ(rows, 48);
+
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    execl(CACHEGEN_BIN, CACHEGEN_BIN, "run", path.c_str(), "--quiet", "--out",
+          (dir + "/killed").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Kill it once some rows, but not all, are written.
+  for (int i = 0; i < 2000; ++i) {
+    std::string partial = read(dir + "/killed/runs.csv");
+    if (std::count(partial.begin(), partial.end(), '\n') > 6)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it was killed";
+  const std::string partial = read(dir + "/killed/runs.csv");
+  EXPECT_LT(std::count(partial.begin(), partial.end(), '\n') - 1, rows);
+
+  CliResult resumed = run_cli("run " + path + " --quiet --resume --out " + dir + "/killed");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(read(dir + "/killed/runs.csv"), whole);
+}
+
+// Each bad config gives one error naming the file, the line and the key (and the choices).
+TEST(Runner, InvalidConfigsNameFileLineAndKey) {
+  std::string dir = dir_for("errors");
+  struct Case {
+    std::string body, expected;
+  };
+  const std::vector<Case> cases = {
+      {"contxt_tokens: 5\n", "line 5: unknown key 'contxt_tokens'; valid: bandwidth_gbps"},
+      {"context_tokens: many\n", "line 5: key 'context_tokens' has the wrong type"},
+      {"context_tokens: 4\n", "line 5: key 'context_tokens' = 4 is out of range [16"},
+      {"controller: bola\n",
+       "line 5: key 'controller': unknown controller 'bola'; valid: cachegen, fixed, oracle, "
+       "quant, text"},
+      {"controller: \"cachegen:speed=2\"\n",
+       "line 5: key 'controller': controller: unknown option 'speed'; valid: prior_mbps"},
+      {"levels:\n  z: zip\n", "line 6: key 'levels.z': level 'z': unknown codec 'zip'"},
+      {"level: cg9\n", "line 5: key 'level': no level 'cg9' in levels; valid: quant8, cg3"},
+      {"network: carrier-pigeon\n", "line 5: key 'network': unknown network model"},
+      {"trace: /no/such/trace.csv\n", "line 5: key 'trace': no such file: /no/such/trace.csv"},
+      {"slo_s: 0\n", "line 5: key 'slo_s': the SLO must be positive"},
+      {"dataset: wiki\n",
+       "line 5: key 'dataset': unknown value 'wiki'; valid: line_retrieval, text, wikitext"},
+      {"sweep:\n  bandwidth: [1, 2]\n", "line 6: unknown sweep key 'sweep.bandwidth'; valid:"},
+      {"sweep:\n  slo_s: [1, -2]\n", "line 6: key 'slo_s': the SLO must be positive"},
+      {"sweep:\n  rtt_ms: 5\n", "line 6: key 'sweep.rtt_ms' must be a non-empty list"},
+  };
+  for (const Case& c : cases) {
+    std::string path = write_config(dir, c.body);
+    try {
+      load_run_config(path);
+      ADD_FAILURE() << "no error for: " << c.body;
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(path), std::string::npos) << message;
+      EXPECT_NE(message.find(c.expected), std::string::npos) << message << "\nfor: " << c.body;
+    }
+  }
+  try {
+    load_run_config(dir + "/missing.yaml");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.yaml: no such file"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace cachegen
