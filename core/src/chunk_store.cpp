@@ -1,5 +1,6 @@
 #include "cachegen/core/chunk_store.h"
 
+#include <cmath>
 #include <set>
 
 #include "cachegen/core/error.h"
@@ -53,6 +54,7 @@ ChunkStore ChunkStore::build(const KVCache& kv, std::vector<StoreLevel> levels,
                                                      : text.chunk_text_bytes[i];
     chunk.prefill_s = text.chunk_prefill_s.empty() ? 0 : text.chunk_prefill_s[i];
     KVCache original = kv.slice_tokens(chunk.range.begin, chunk.range.count);
+    chunk.squared_norm = kv_squared_norm(original);
     for (const StoreLevel& level : store.levels_) {
       Stopwatch clock;
       chunk.bitstreams.push_back(
@@ -82,6 +84,19 @@ std::string ChunkStore::level_names() const {
   for (const StoreLevel& level : levels_)
     out += (out.empty() ? "" : ", ") + level.name;
   return out;
+}
+
+double ChunkStore::relative_error(const std::vector<int>& levels) const {
+  if (levels.size() != chunks_.size())
+    fail("chunk store: ", levels.size(), " levels for ", chunks_.size(), " chunks");
+  double error = 0, norm = 0;
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    const StoredChunk& c = chunks_[i];
+    const double e = levels[i] < 0 ? 0 : c.relative_error.at(static_cast<size_t>(levels[i]));
+    error += e * e * c.squared_norm;
+    norm += c.squared_norm;
+  }
+  return norm > 0 ? std::sqrt(error / norm) : 0;
 }
 
 KVCache ChunkStore::decode(int64_t chunk, int level) const {

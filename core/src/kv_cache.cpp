@@ -146,26 +146,39 @@ void KVCache::check_finite(const std::string& what) const {
   }
 }
 
-double kv_relative_error(const KVCache& approx, const KVCache& reference) {
-  const KVShape& s = reference.shape();
-  if (approx.shape() != s) {
-    fail("KV relative error: shapes differ: ", approx.shape().to_string(), " vs ", s.to_string());
-  }
-  std::vector<float> a(static_cast<size_t>(s.channels())), b(a.size());
-  double diff = 0, norm = 0;
+namespace {
+// Sums f(approx value, reference value) over every element, rows converted to float.
+template <typename F>
+double sum_elements(const KVCache& a, const KVCache& b, F f) {
+  const KVShape& s = b.shape();
+  std::vector<float> x(static_cast<size_t>(s.channels())), y(x.size());
+  double sum = 0;
   for (int64_t l = 0; l < s.layers; ++l) {
     for (int kind = 0; kind < 2; ++kind) {
       for (int64_t t = 0; t < s.tokens; ++t) {
-        approx.load_row(l, kind, t, a.data());
-        reference.load_row(l, kind, t, b.data());
-        for (size_t c = 0; c < a.size(); ++c) {
-          const double d = static_cast<double>(a[c]) - static_cast<double>(b[c]);
-          diff += d * d;
-          norm += static_cast<double>(b[c]) * static_cast<double>(b[c]);
-        }
+        a.load_row(l, kind, t, x.data());
+        b.load_row(l, kind, t, y.data());
+        for (size_t c = 0; c < x.size(); ++c)
+          sum += f(static_cast<double>(x[c]), static_cast<double>(y[c]));
       }
     }
   }
+  return sum;
+}
+}  // namespace
+
+double kv_squared_norm(const KVCache& kv) {
+  return sum_elements(kv, kv, [](double v, double) { return v * v; });
+}
+
+double kv_relative_error(const KVCache& approx, const KVCache& reference) {
+  if (approx.shape() != reference.shape()) {
+    fail("KV relative error: shapes differ: ", approx.shape().to_string(), " vs ",
+         reference.shape().to_string());
+  }
+  const double diff =
+      sum_elements(approx, reference, [](double a, double b) { return (a - b) * (a - b); });
+  const double norm = kv_squared_norm(reference);
   return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
 }
 

@@ -187,6 +187,16 @@ TEST(Streamer, AssembledKVIsTheChosenLevelsDecoded) {
   KVCache expected = KVCache::concat_tokens(parts);
   ASSERT_EQ(out.kv.byte_size(), expected.byte_size());
   EXPECT_EQ(std::memcmp(out.kv.data(), expected.data(), expected.byte_size()), 0);
+  // The store's error of a level mix, from per-chunk errors, is the assembled KV's.
+  EXPECT_NEAR(store.relative_error({3, 3, 3, 3}), kv_relative_error(out.kv, store.reference()),
+              1e-9);
+  EXPECT_NEAR(store.relative_error({kTextLevel, kTextLevel, kTextLevel, kTextLevel}), 0, 0);
+  std::vector<KVCache> mixed{store.reference().slice_tokens(0, 64),
+                             store.decode(1, 0).converted(store.reference().dtype()),
+                             store.decode(2, 2).converted(store.reference().dtype()),
+                             store.reference().slice_tokens(192, 64)};
+  EXPECT_NEAR(store.relative_error({kTextLevel, 0, 2, kTextLevel}),
+              kv_relative_error(KVCache::concat_tokens(mixed), store.reference()), 1e-9);
 }
 
 TEST(Streamer, QuantControllerPicksTheEightBitLevel) {

@@ -37,15 +37,7 @@ int run_netsim(int argc, char** argv) {
   args.expect_positionals(0, 0,
                           "--backend ns3|fluid (--trace FILE | --bandwidth-gbps X) --rtt-ms Y "
                           "--bytes N[,N...] [--opt KEY=VALUE ...] [--json]");
-  Options options({}, "command line");
-  for (const std::string& opt : args.get_all("opt"))
-    options.add_assignment(opt);
-  if (args.has("trace"))
-    options.set("trace", args.get("trace", ""));
-  if (args.has("bandwidth-gbps"))
-    options.set("bandwidth_gbps", args.get("bandwidth-gbps", ""));
-  if (args.has("rtt-ms"))
-    options.set("rtt_ms", args.get("rtt-ms", ""));
+  Options options = network_options_from(args, "opt", "command line");
   if (!args.has("bytes"))
     fail("cachegen netsim: --bytes N[,N...] is required");
   std::vector<uint64_t> sizes = parse_sizes(args.get("bytes", ""));

@@ -90,14 +90,8 @@ int run_stream(int argc, char** argv) {
   ChunkStore store =
       ChunkStore::build(context.kv, make_store_levels(specs, threads), chunk_tokens, context.text);
 
-  Options net_options = options_from(args, "net-opt", "network");
-  if (args.has("bandwidth-gbps"))
-    net_options.set("bandwidth_gbps", args.get("bandwidth-gbps", ""));
-  if (args.has("rtt-ms"))
-    net_options.set("rtt_ms", args.get("rtt-ms", ""));
-  if (args.has("trace"))
-    net_options.set("trace", args.get("trace", ""));
-  std::unique_ptr<NetworkModel> network = make_network(args.get("network", "fluid"), net_options);
+  std::unique_ptr<NetworkModel> network =
+      make_network(args.get("network", "fluid"), network_options_from(args, "net-opt", "network"));
   const std::string controller_name = args.get("controller", "cachegen");
   std::unique_ptr<Controller> controller =
       make_controller(controller_name,

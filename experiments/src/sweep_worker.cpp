@@ -129,7 +129,11 @@ SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
           models_->dataset(loaded, p).request(seed, p.context_tokens, p.eval_tokens);
       out.context = std::make_shared<StreamContext>(
           model_context(*loaded.model, *loaded.tokenizer, request.context, p.chunk_tokens));
-      out.context->question = request.question;
+      // Text datasets have no question: the first token after the context is prefilled.
+      out.context->question =
+          request.question.empty()
+              ? std::vector<int32_t>(request.continuation.begin(), request.continuation.begin() + 1)
+              : request.question;
       out.context->question_tokens = static_cast<int64_t>(request.question.size());
 #else
       fail("model '", p.model, "' needs a build with models (CACHEGEN_WITH_TORCH=ON)");
@@ -174,7 +178,10 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   if (loaded)
     model = loaded->model.get();
 #endif
-  ChunkCompute compute(p.timing, profiled ? &profiled->profile : nullptr, model, true);
+  // Synthetic contexts have no model to score: their quality is the KV error, which the store
+  // computes from per-chunk errors, so the KV need not be assembled.
+  const bool materialize = p.model != "synthetic";
+  ChunkCompute compute(p.timing, profiled ? &profiled->profile : nullptr, model, materialize);
   StreamRequest stream_request;
   stream_request.question = prepared.context->question;
   stream_request.question_tokens = prepared.context->question_tokens;
@@ -222,7 +229,11 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   row["bits_per_element"] = number(8.0 * static_cast<double>(out.bytes) /
                                    static_cast<double>(store.reference().shape().elements()));
   row["slo_met"] = out.slo_met ? "1" : "0";
-  row["kv_relative_error"] = number(kv_relative_error(out.kv, store.reference()));
+  std::vector<int> levels;
+  for (const ChunkOutcome& c : out.chunks)
+    levels.push_back(c.level);
+  row["kv_relative_error"] = number(materialize ? kv_relative_error(out.kv, store.reference())
+                                                : store.relative_error(levels));
   row["chunk_levels"] = chunk_levels;
 
 #if CACHEGEN_HAVE_TORCH

@@ -45,6 +45,7 @@ struct StoredChunk {
   std::vector<double> encode_s;                  // [level] wall seconds, this machine
   std::vector<double> decode_s;                  // [level] wall seconds of one decode, this machine
   std::vector<double> relative_error;            // [level] ||decoded - original|| / ||original||
+  double squared_norm = 0;                       // ||original||^2, to combine chunk errors
 };
 
 class ChunkStore {
@@ -66,6 +67,10 @@ class ChunkStore {
 
   // Decodes chunk `chunk` at `level`, checking that it has the chunk's shape.
   KVCache decode(int64_t chunk, int level) const;
+  // The relative error of the whole context's KV when chunk i is loaded at levels[i]
+  // (kTextLevel = -1: recomputed, exact), from the errors measured when the store was built;
+  // equal to kv_relative_error() of the assembled KV up to rounding.
+  double relative_error(const std::vector<int>& levels) const;
 
  private:
   std::vector<StoreLevel> levels_;

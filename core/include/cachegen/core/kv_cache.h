@@ -103,5 +103,7 @@ const char* kv_kind_name(int kind);  // "key" / "value"
 
 // ||approx - reference|| / ||reference|| over every element (shapes must match).
 double kv_relative_error(const KVCache& approx, const KVCache& reference);
+// ||kv||^2 over every element.
+double kv_squared_norm(const KVCache& kv);
 
 }  // namespace cachegen

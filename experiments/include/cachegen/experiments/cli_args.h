@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cachegen/core/options.h"
+
 namespace cachegen {
 
 class CliArgs {
@@ -31,5 +33,10 @@ class CliArgs {
   std::set<std::string> switches_on_;
   std::vector<std::string> positionals_;
 };
+
+// Options for `owner` from the repeated KEY=VALUE flag `assignments_flag`, then from the
+// network flags --bandwidth-gbps, --rtt-ms and --trace (when given).
+Options network_options_from(const CliArgs& args, const std::string& assignments_flag,
+                             const std::string& owner);
 
 }  // namespace cachegen

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Turns sweep results (results/runs/<name>/runs.csv from `cachegen run configs/paper/<name>.yaml`)
+into the paper's figures, results/figures/<name>.png, and a markdown table of the plotted numbers
+beside each, results/figures/<name>.md.
+
+usage: .venv/bin/python scripts/plot_figures.py [RUNS_DIR] [OUT_DIR] [NAME ...]
+"""
+import csv
+import os
+import sys
+from collections import OrderedDict, defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def load(runs_dir, name):
+    path = os.path.join(runs_dir, name, "runs.csv")
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def mean(values):
+    values = [float(v) for v in values if v != ""]
+    return sum(values) / len(values) if values else float("nan")
+
+
+def group(rows, *keys):
+    """Rows grouped by the values of `keys`, in first-seen order."""
+    out = OrderedDict()
+    for row in rows:
+        out.setdefault(tuple(row[k] for k in keys), []).append(row)
+    return out
+
+
+def label(row):
+    """A fixed controller by its level, any other by its name."""
+    return row["level"] if row["controller"].startswith("fixed") else row["controller"]
+
+
+def quality(rows):
+    for metric in ("accuracy", "f1", "perplexity"):
+        if any(r[metric] != "" for r in rows):
+            return metric, mean(r[metric] for r in rows)
+    return "kv_relative_error", mean(r["kv_relative_error"] for r in rows)
+
+
+def save(fig, out):
+    fig.tight_layout()
+    fig.savefig(out + ".png", dpi=120)
+    plt.close(fig)
+
+
+def table(path, header, lines):
+    with open(path, "w") as f:
+        f.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
+        for line in lines:
+            f.write("| " + " | ".join(str(x) for x in line) + " |\n")
+
+
+def size_vs_quality(rows, out):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    lines = []
+    for (level,), rs in group(rows, "level").items():
+        bits = mean(r["bits_per_element"] for r in rs)
+        metric, q = quality(rs)
+        kl = mean(r["kl"] for r in rs)
+        codec = rs[0]["codec"]
+        marker = {"quant": "s", "kivi": "^", "cachegen": "o"}.get(codec, "x")
+        axes[0].scatter(bits, q, marker=marker, s=50)
+        axes[0].annotate(level, (bits, q), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        axes[1].scatter(bits, kl, marker=marker, s=50)
+        axes[1].annotate(level, (bits, kl), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        lines.append((level, codec, f"{bits:.3f}", f"{q:.4g}", f"{kl:.4g}",
+                      f"{mean(r['top1'] for r in rs):.3f}", len(rs)))
+    axes[0].set_xlabel("bits per KV element (all metadata)")
+    axes[0].set_ylabel(metric)
+    axes[1].set_xlabel("bits per KV element (all metadata)")
+    axes[1].set_ylabel("KL vs uncompressed KV (nats/token)")
+    axes[1].set_yscale("symlog", linthresh=1e-4)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    save(fig, out)
+    table(out + ".md", ["level", "codec", "bits/element", metric, "KL", "top-1", "requests"], lines)
+
+
+def ttft_vs_quality(rows, out):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lines = []
+    for (controller,), rs in group(rows, "controller").items():
+        ttft = mean(r["ttft_s"] for r in rs)
+        metric, q = quality(rs)
+        name = label(rs[0])
+        ax.scatter(ttft, q, s=50)
+        ax.annotate(name, (ttft, q), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        lines.append((name, f"{ttft:.4f}", f"{mean(r['transfer_s'] for r in rs):.4f}",
+                      f"{mean(r['decode_s'] for r in rs):.4f}",
+                      f"{mean(r['recompute_s'] for r in rs):.4f}", f"{q:.4g}", len(rs)))
+    ax.set_xlabel("TTFT (s)")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    save(fig, out)
+    table(out + ".md", ["method", "TTFT s", "transfer s", "decode s", "recompute s", metric,
+                        "requests"], lines)
+
+
+def ttft_vs_bandwidth(rows, out):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    series = defaultdict(list)
+    for (controller, bw), rs in group(rows, "controller", "bandwidth_gbps").items():
+        series[label(rs[0])].append((float(bw), mean(r["ttft_s"] for r in rs)))
+    bandwidths = sorted({float(r["bandwidth_gbps"]) for r in rows})
+    for name, points in series.items():
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("bandwidth (Gbps)")
+    ax.set_ylabel("TTFT (s)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    save(fig, out)
+    lines = []
+    for name, points in series.items():
+        by_bw = dict(points)
+        lines.append([name] + [f"{by_bw.get(b, float('nan')):.3f}" for b in bandwidths])
+    table(out + ".md", ["method"] + [f"{b:g} Gbps" for b in bandwidths], lines)
+
+
+def slo_violation(rows, out):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    series = defaultdict(list)
+    quality_by = defaultdict(list)
+    for (controller, slo), rs in group(rows, "controller", "slo_s").items():
+        violation = 1 - mean(r["slo_met"] for r in rs)
+        series[label(rs[0])].append((float(slo), violation))
+        quality_by[label(rs[0])].append((float(slo), mean(r["kv_relative_error"] for r in rs)))
+    slos = sorted({float(r["slo_s"]) for r in rows})
+    for name, points in series.items():
+        points.sort()
+        axes[0].plot([p[0] for p in points], [100 * p[1] for p in points], marker="o", label=name)
+        q = sorted(quality_by[name])
+        axes[1].plot([p[0] for p in q], [p[1] for p in q], marker="o", label=name)
+    axes[0].set_xlabel("SLO (s)")
+    axes[0].set_ylabel("SLO violations (% of traces)")
+    axes[1].set_xlabel("SLO (s)")
+    axes[1].set_ylabel("KV relative error (quality loss)")
+    axes[0].legend(fontsize=8)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    save(fig, out)
+    lines = []
+    for name, points in series.items():
+        by = dict(points)
+        err = dict(quality_by[name])
+        lines.append([name] + [f"{100 * by[s]:.0f}% / {err[s]:.3f}" for s in slos])
+    table(out + ".md", ["method (violations / KV error)"] + [f"SLO {s:g} s" for s in slos], lines)
+
+
+def codec_ablation(rows, out):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    names, bits, lines = [], [], []
+    for (level,), rs in group(rows, "level").items():
+        names.append(level)
+        bits.append(mean(r["bits_per_element"] for r in rs))
+        metric, q = quality(rs)
+        lines.append((level, rs[0]["codec"], f"{bits[-1]:.3f}", f"{q:.4g}",
+                      f"{mean(r['kl'] for r in rs):.4g}", f"{mean(r['kv_relative_error'] for r in rs):.4f}"))
+    bars = ax.bar(names, bits)
+    for bar, line in zip(bars, lines):
+        ax.annotate(f"{metric[:3]} {line[3]}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("bits per KV element")
+    ax.grid(alpha=0.3, axis="y")
+    save(fig, out)
+    table(out + ".md", ["step", "codec", "bits/element", metric, "KL", "KV rel. error"], lines)
+
+
+def decode_vs_transfer(rows, out):
+    fig, ax = plt.subplots(figsize=(8, 4))
+    groups = group(rows, "level", "bandwidth_gbps")
+    labels, decode, transfer, lines = [], [], [], []
+    for (level, bw), rs in groups.items():
+        labels.append(f"{level}\n{bw} Gbps")
+        decode.append(mean(r["decode_s"] for r in rs))
+        transfer.append(mean(r["transfer_s"] for r in rs))
+        lines.append((level, bw, f"{decode[-1]:.4f}", f"{transfer[-1]:.4f}"))
+    x = range(len(labels))
+    ax.bar([i - 0.2 for i in x], decode, width=0.4, label="decode (CPU, measured)")
+    ax.bar([i + 0.2 for i in x], transfer, width=0.4, label="transfer")
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("seconds per context")
+    ax.legend()
+    ax.grid(alpha=0.3, axis="y")
+    save(fig, out)
+    table(out + ".md", ["level", "Gbps", "decode s", "transfer s"], lines)
+
+
+FIGURES = OrderedDict([
+    ("size-vs-quality", size_vs_quality),
+    ("size-vs-perplexity", size_vs_quality),
+    ("ttft-vs-quality", ttft_vs_quality),
+    ("ttft-vs-bandwidth", ttft_vs_bandwidth),
+    ("slo-violation", slo_violation),
+    ("codec-ablation", codec_ablation),
+    ("decode-vs-transfer", decode_vs_transfer),
+])
+
+
+def main():
+    runs_dir = sys.argv[1] if len(sys.argv) > 1 else "results/runs"
+    out_dir = sys.argv[2] if len(sys.argv) > 2 else "results/figures"
+    names = sys.argv[3:] or list(FIGURES)
+    os.makedirs(out_dir, exist_ok=True)
+    for name in names:
+        if name not in FIGURES:
+            sys.exit(f"unknown figure '{name}'; valid: {', '.join(FIGURES)}")
+        FIGURES[name](load(runs_dir, name), os.path.join(out_dir, name))
+        print(f"{out_dir}/{name}.png")
+
+
+if __name__ == "__main__":
+    main()

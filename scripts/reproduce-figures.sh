@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Regenerates every paper figure from scratch on the built-in model: builds, makes the held-out
+# text (scripts/make_corpus.sh) and the bandwidth traces, runs each configs/paper/*.yaml into
+# results/runs/ (fresh), plots results/paper/*.png with a table of numbers beside each, and keeps
+# each run's config.yaml, runs.csv and summary.json under results/paper/runs/. About 25 minutes
+# on this 2-core machine. Give figure names to redo only those.
+
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x build/bin/cachegen ] || scripts/build.sh release
+[ -f results/builtin-data/heldout.txt ] || scripts/make_corpus.sh
+for i in 1 2 3 4 5 6 7 8; do
+  build/bin/cachegen trace gen --kind uniform --low-gbps 0.1 --high-gbps 10 --interval-s 0.2 \
+    --duration-s 30 --seed $i --out configs/paper/traces/uniform-$i.csv
+done
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=($(ls configs/paper/*.yaml | xargs -n1 basename | sed 's/\.yaml$//'))
+for name in "${names[@]}"; do
+  rm -rf "results/runs/$name"
+  echo "== $name"
+  build/bin/cachegen run "configs/paper/$name.yaml" --out "results/runs/$name"
+  mkdir -p "results/paper/runs/$name"
+  cp "results/runs/$name"/{config.yaml,runs.csv,summary.json} "results/paper/runs/$name/"
+done
+.venv/bin/python scripts/plot_figures.py results/runs results/paper "${names[@]}"
