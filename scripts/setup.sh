@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the framework needs on Debian 12; safe to rerun (installs only what is missing).
-#   - Debian packages: compilers and CMake, GoogleTest, Google Benchmark, nlohmann-json, zstd,
+#   - Debian packages: compilers (gcc; clang with libFuzzer) and CMake, GoogleTest, Google Benchmark, nlohmann-json, zstd,
 #     yaml-cpp, Eigen, ns-3 3.37 with the packages its CMake files need but do not declare,
 #     and OpenBLAS (libtorch's GEMM is ~30x faster with it than with the reference BLAS).
 #   - In .venv/: the pinned pip torch (libtorch's C++ headers, libraries and CMake config),
@@ -19,6 +19,7 @@ PACKAGES=(
   libyaml-cpp-dev libeigen3-dev
   libns3-dev ns3 libgsl-dev libsqlite3-dev libxml2-dev libpcre2-dev
   libopenblas0-openmp
+  clang libclang-rt-14-dev  # libFuzzer targets (scripts/fuzz.sh)
 )
 
 say() { printf '[setup] %s\n' "$*"; }

@@ -106,7 +106,21 @@ BandwidthTrace parse_mahimahi_trace(const std::string& text, const std::string& 
     fail(source, ": no delivery opportunities");
   // One period lasts until the last opportunity's millisecond ends.
   const double period_ms = static_cast<double>(deliveries.back() + 1);
-  const auto bins = static_cast<size_t>(std::ceil(period_ms / bin_ms));
+  const double bin_count = std::ceil(period_ms / bin_ms);
+  // Every bin needs a delivery, so a trace has at most as many bins as deliveries: find the
+  // first empty bin before allocating (a huge millisecond would otherwise ask for huge memory).
+  if (bin_count > static_cast<double>(deliveries.size())) {
+    double expected = 0;  // the next bin that needs a delivery
+    for (int64_t ms : deliveries) {
+      const double bin = std::floor(static_cast<double>(ms) / bin_ms);
+      if (bin > expected)
+        break;
+      expected = bin + 1;
+    }
+    fail(source, ": no delivery opportunity in ", bin_ms, " ms from ", expected * bin_ms,
+         " ms; use a larger bin");
+  }
+  const auto bins = static_cast<size_t>(bin_count);
   std::vector<double> bytes(bins, 0);
   for (int64_t ms : deliveries)
     bytes[static_cast<size_t>(static_cast<double>(ms) / bin_ms)] += 1500;

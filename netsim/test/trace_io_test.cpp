@@ -55,6 +55,16 @@ TEST(TraceIo, MahimahiBecomesRates) {
   EXPECT_THROW(parse_mahimahi_trace("5\n3\n", "m.trace", 10), Error);
   EXPECT_THROW(parse_mahimahi_trace("0\nx\n", "m.trace", 10), Error);
   EXPECT_THROW(parse_mahimahi_trace("0\n30\n", "m.trace", 10), Error);  // an empty bin
+  // Found by fuzz_trace: a huge millisecond asked for a bin array of terabytes; now it is
+  // rejected as an empty bin, naming where.
+  try {
+    parse_mahimahi_trace("0\n888888088882\n", "m.trace", 10);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no delivery opportunity in 10 ms from 10 ms"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(TraceIo, GeneratorsAreDeterministicAndInRange) {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan) and runs each for SECONDS
+# (default 30) on its corpus, <module>/fuzz/corpus/<target>/. New inputs go to a scratch
+# directory; a crash, leak or sanitizer report fails the script and leaves the input in
+# results/fuzz/: add it to the target's corpus directory, where every build replays it as a
+# regression test (ctest fuzz_replay.<target>).
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors container trace run_config tokenizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+shift || true
+declare -A module=([safetensors]=core [container]=codec [trace]=netsim [run_config]=experiments
+                   [tokenizer]=models)
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors container trace run_config tokenizer)
+cmake --preset fuzz >/dev/null
+cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}")
+mkdir -p results/fuzz
+for t in "${targets[@]}"; do
+  scratch=$(mktemp -d)
+  log=results/fuzz/$t.log
+  echo "== fuzz_$t for ${seconds}s (log: $log)"
+  set +e
+  build-fuzz/bin/fuzz_$t -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    -print_final_stats=1 -artifact_prefix="results/fuzz/$t-" "$scratch" \
+    "${module[$t]}/fuzz/corpus/$t" > "$log" 2>&1
+  status=$?
+  set -e
+  rm -rf "$scratch"
+  grep -E "^(stat::number_of_executed_units|stat::new_units_added|SUMMARY)|ERROR" "$log" || true
+  if [ "$status" -ne 0 ]; then
+    echo "fuzz_$t failed (exit $status); see $log, the input is in results/fuzz/" >&2
+    exit 1
+  fi
+done
