@@ -171,6 +171,22 @@ TEST(Runner, KilledRunResumesWithNoRowLostOrRepeated) {
   EXPECT_EQ(read(dir + "/killed/runs.csv"), whole);
 }
 
+// The same config and seed give byte-identical results on 1 and 2 threads, and across runs.
+TEST(Runner, ResultsDoNotDependOnThreadsOrRun) {
+  std::string dir = dir_for("threads");
+  std::vector<std::string> csvs;
+  for (const char* threads : {"threads: 1\n", "threads: 2\n", "threads: 2\n"}) {
+    RunConfig config = load_run_config(write_config(dir, std::string(kSweep) + threads));
+    RunOptions options;
+    options.out_dir = dir + "/out" + std::to_string(csvs.size());
+    options.progress = false;
+    run_sweep(config, options);
+    csvs.push_back(read(options.out_dir + "/runs.csv"));
+  }
+  EXPECT_EQ(csvs[0], csvs[1]);
+  EXPECT_EQ(csvs[1], csvs[2]);
+}
+
 // Each bad config gives one error naming the file, the line and the key (and the choices).
 TEST(Runner, InvalidConfigsNameFileLineAndKey) {
   std::string dir = dir_for("errors");
