@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan) and runs each for SECONDS
-# (default 30) on its corpus, <module>/fuzz/corpus/<target>/. New inputs go to a scratch
-# directory; a crash, leak or sanitizer report fails the script and leaves the input in
+# (default 30) on its corpus, <module>/fuzz/corpus/<target>/. New inputs go to
+# results/fuzz/work/<target>/ (git-ignored; later runs go on from them); a crash, leak or sanitizer report fails the script and leaves the input in
 # results/fuzz/: add it to the target's corpus directory, where every build replays it as a
 # regression test (ctest fuzz_replay.<target>).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors container trace run_config tokenizer
@@ -17,7 +17,8 @@ cmake --preset fuzz >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}")
 mkdir -p results/fuzz
 for t in "${targets[@]}"; do
-  scratch=$(mktemp -d)
+  scratch=results/fuzz/work/$t
+  mkdir -p "$scratch"
   log=results/fuzz/$t.log
   echo "== fuzz_$t for ${seconds}s (log: $log)"
   set +e
@@ -26,7 +27,6 @@ for t in "${targets[@]}"; do
     "${module[$t]}/fuzz/corpus/$t" > "$log" 2>&1
   status=$?
   set -e
-  rm -rf "$scratch"
   grep -E "^(stat::number_of_executed_units|stat::new_units_added|SUMMARY)|ERROR" "$log" || true
   if [ "$status" -ne 0 ]; then
     echo "fuzz_$t failed (exit $status); see $log, the input is in results/fuzz/" >&2

@@ -327,8 +327,9 @@ std::string write_summary(const std::string& out_dir) {
   summary["points"] = nlohmann::ordered_json::array();
   std::ostringstream table;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-22s %-7s %-6s %8s %7s %10s %9s %8s %6s\n", "controller",
-                "level", "ctx", "bw_gbps", "slo_s", "ttft_s", "size_MB", "quality", "slo%");
+  std::snprintf(line, sizeof(line), "%-22s %-7s %-6s %8s %7s %10s %9s %10s %9s %6s\n",
+                "controller", "level", "ctx", "bw_gbps", "slo_s", "ttft_s", "size_MB", "quality",
+                "kl", "slo%");
   table << line;
   for (const auto& [point, means] : by_point) {
     const Row& r = first.at(point);
@@ -362,11 +363,14 @@ std::string write_summary(const std::string& out_dir) {
       std::snprintf(q, sizeof(q), "err=%.3g", means.at("kv_relative_error").value().get<double>());
       quality = q;
     }
-    std::snprintf(line, sizeof(line), "%-22s %-7s %-6s %8s %7s %10.4f %9.3f %8s %5.0f%%\n",
+    char kl[32] = "-";
+    if (means.at("kl").n)
+      std::snprintf(kl, sizeof(kl), "%.3g", means.at("kl").value().get<double>());
+    std::snprintf(line, sizeof(line), "%-22s %-7s %-6s %8s %7s %10.4f %9.3f %10s %9s %5.0f%%\n",
                   r.at("controller").c_str(), r.at("level").c_str(), r.at("context_tokens").c_str(),
                   r.at("bandwidth_gbps").empty() ? "trace" : r.at("bandwidth_gbps").c_str(),
                   r.at("slo_s").c_str(), means.at("ttft_s").value().get<double>(),
-                  means.at("kv_bytes").value().get<double>() / 1e6, quality.c_str(),
+                  means.at("kv_bytes").value().get<double>() / 1e6, quality.c_str(), kl,
                   100 * slo.sum / static_cast<double>(std::max<int64_t>(1, slo.n)));
     table << line;
   }
