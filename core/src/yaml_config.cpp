@@ -15,6 +15,15 @@ YAML::Node load_yaml_file(const std::string& path) {
   }
 }
 
+std::string yaml_scalar(const YAML::Node& node, const std::string& source,
+                        const std::string& what) {
+  if (!node.IsScalar()) {
+    fail(source, " line ", node.Mark().line + 1, ": ", what,
+         " must be a single value, not a list or mapping");
+  }
+  return node.Scalar();
+}
+
 YamlMap::YamlMap(const YAML::Node& node, std::string where, std::string source)
     : node_(node), where_(std::move(where)), source_(std::move(source)) {
   if (node_ && !node_.IsMap() && !node_.IsNull())
@@ -68,7 +77,7 @@ void YamlMap::finish() const {
   if (!node_)
     return;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
-    const auto key = it->first.as<std::string>();
+    const auto key = yaml_scalar(it->first, source_, "a key");
     if (known_.count(key))
       continue;
     std::string valid;

@@ -186,8 +186,9 @@ RunConfig load_run_config(const std::string& path) {
     fail(top.at(levels), "'levels' must map level names to codec specs");
   if (levels) {
     for (auto it = levels.begin(); it != levels.end(); ++it) {
-      const auto name = it->first.as<std::string>();
-      LevelSpec spec = parse_level_spec(name + "=" + it->second.as<std::string>());
+      const auto name = yaml_scalar(it->first, path, "a level name");
+      LevelSpec spec =
+          parse_level_spec(name + "=" + yaml_scalar(it->second, path, "key 'levels." + name + "'"));
       try {
         make_store_levels({spec}, 1);
       } catch (const Error& e) {
@@ -203,8 +204,10 @@ RunConfig load_run_config(const std::string& path) {
   if (net) {
     if (!net.IsMap())
       fail(top.at(net), "'net' must map network option names to values");
-    for (auto it = net.begin(); it != net.end(); ++it)
-      config.net_options[it->first.as<std::string>()] = it->second.as<std::string>();
+    for (auto it = net.begin(); it != net.end(); ++it) {
+      const auto key = yaml_scalar(it->first, path, "a network option name");
+      config.net_options[key] = yaml_scalar(it->second, path, "key 'net." + key + "'");
+    }
   }
 
   // The sweep: key -> list of values.
@@ -214,7 +217,7 @@ RunConfig load_run_config(const std::string& path) {
     if (!sweep.IsMap())
       fail(top.at(sweep), "'sweep' must map keys to lists of values");
     for (auto it = sweep.begin(); it != sweep.end(); ++it) {
-      const auto key = it->first.as<std::string>();
+      const auto key = yaml_scalar(it->first, path, "a sweep key");
       if (std::find(kScalarKeys.begin(), kScalarKeys.end(), key) == kScalarKeys.end() ||
           key == "name") {
         fail(top.at(it->first), "unknown sweep key 'sweep.", key,
@@ -224,6 +227,8 @@ RunConfig load_run_config(const std::string& path) {
         fail(top.at(it->second), "key 'sweep.", key, "' must be a non-empty list");
       config.axis_names.push_back(key);
       values.emplace_back(it->second.begin(), it->second.end());
+      for (const YAML::Node& v : values.back())
+        yaml_scalar(v, path, "each value of 'sweep." + key + "'");
     }
   }
   // Cartesian product, last axis fastest.

@@ -212,6 +212,10 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
       {"sweep:\n  bandwidth: [1, 2]\n", "line 6: unknown sweep key 'sweep.bandwidth'; valid:"},
       {"sweep:\n  slo_s: [1, -2]\n", "line 6: key 'slo_s': the SLO must be positive"},
       {"sweep:\n  rtt_ms: 5\n", "line 6: key 'sweep.rtt_ms' must be a non-empty list"},
+      // Found by fuzz_run_config: a mapping inside a sweep list threw a yaml-cpp exception.
+      {"sweep:\n  rtt_ms: [1, {a: 2}]\n",
+       "line 6: each value of 'sweep.rtt_ms' must be a single value, not a list or mapping"},
+      {"levels:\n  q: [quant]\n", "line 6: key 'levels.q' must be a single value"},
   };
   for (const Case& c : cases) {
     std::string path = write_config(dir, c.body);

@@ -63,6 +63,18 @@ std::vector<std::string> byte_to_char_table() {
   }
   return table;
 }
+namespace {
+// A token id from tokenizer.json: an integer in [0, 2^24) (larger vocabularies do not exist, and
+// the id sizes a table).
+int32_t parse_token_id(const nlohmann::json& value, const std::string& where) {
+  constexpr int64_t kMaxTokens = int64_t{1} << 24;
+  if (!value.is_number_integer() || value.get<int64_t>() < 0 ||
+      value.get<int64_t>() >= kMaxTokens) {
+    fail(where, " must be a token id in [0, ", kMaxTokens, "), not ", value.dump());
+  }
+  return static_cast<int32_t>(value.get<int64_t>());
+}
+}  // namespace
 
 class Regex {
  public:
@@ -337,7 +349,7 @@ Tokenizer Tokenizer::load(const std::string& path) {
     t.byte_fallback = model.value("byte_fallback", false);
     t.ignore_merges = model.value("ignore_merges", false);
     for (auto it = model.at("vocab").begin(); it != model.at("vocab").end(); ++it) {
-      auto id = it->get<int32_t>();
+      const int32_t id = parse_token_id(*it, path + ": key 'model.vocab." + it.key() + "'");
       t.vocab[it.key()] = id;
       if (static_cast<size_t>(id) >= t.id_to_token.size())
         t.id_to_token.resize(static_cast<size_t>(id) + 1);
@@ -357,7 +369,7 @@ Tokenizer Tokenizer::load(const std::string& path) {
     }
     if (j.contains("added_tokens")) {
       for (const Json& a : j["added_tokens"]) {
-        auto id = a.at("id").get<int32_t>();
+        const int32_t id = parse_token_id(a.at("id"), path + ": key 'added_tokens[].id'");
         std::string content = a.at("content").get<std::string>();
         t.added.emplace_back(content, id);
         if (static_cast<size_t>(id) >= t.id_to_token.size())

@@ -72,6 +72,20 @@ TEST(Tokenizer, BadFilesNameTheKey) {
   }
   std::ofstream(path) << R"({"model": {"type": "BPE"}})";
   EXPECT_THROW(Tokenizer::load(path), Error);
+  // Found by fuzz_tokenizer: an id of 2.7e94 (undefined behaviour converting it to int), and
+  // negative or huge ids (a table of that size).
+  for (const char* id : {"2.7e94", "-1", "2000000000", "\"7\""}) {
+    std::ofstream(path) << R"({"model": {"type": "BPE", "vocab": {"a": )" << id
+                        << R"(}, "merges": []}})";
+    try {
+      Tokenizer::load(path);
+      ADD_FAILURE() << id;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("key 'model.vocab.a' must be a token id"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -17,6 +17,10 @@ namespace cachegen {
 // Loads a YAML file; a missing file or a syntax error fails naming the file (and line).
 YAML::Node load_yaml_file(const std::string& path);
 
+// The text of a scalar node; a mapping or list where a single value belongs fails naming the
+// file, the line and `what` (a key).
+std::string yaml_scalar(const YAML::Node& node, const std::string& source, const std::string& what);
+
 class YamlMap {
  public:
   // `where` is the mapping's dotted path in the file ("" for the top level); `source` the file.
