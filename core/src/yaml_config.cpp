@@ -6,7 +6,8 @@
 namespace cachegen {
 
 YAML::Node load_yaml_file(const std::string& path) {
-  if (!std::filesystem::exists(path))
+  std::error_code error;
+  if (!std::filesystem::exists(path, error))
     fail(path, ": no such file");
   try {
     return YAML::LoadFile(path);

@@ -36,7 +36,8 @@ std::pair<std::string, std::string> split_plugin(const std::string& text) {
 }
 
 bool is_file(const std::string& path) {
-  return std::filesystem::is_regular_file(path);
+  std::error_code error;  // a name too long or otherwise unusable is just not a file
+  return std::filesystem::is_regular_file(path, error);
 }
 
 // Reads one point's settings from `node` (the top level with the sweep's values put in).
