@@ -226,13 +226,25 @@ RunConfig load_run_config(const std::string& path) {
       }
       if (!it->second.IsSequence() || it->second.size() == 0)
         fail(top.at(it->second), "key 'sweep.", key, "' must be a non-empty list");
+      if (std::find(config.axis_names.begin(), config.axis_names.end(), key) !=
+          config.axis_names.end()) {
+        fail(top.at(it->first), "key 'sweep.", key, "' is listed twice");
+      }
       config.axis_names.push_back(key);
       values.emplace_back(it->second.begin(), it->second.end());
       for (const YAML::Node& v : values.back())
         yaml_scalar(v, path, "each value of 'sweep." + key + "'");
     }
   }
-  // Cartesian product, last axis fastest.
+  // Cartesian product, last axis fastest; bounded so that a typo cannot ask for a vast sweep.
+  constexpr double kMaxPoints = 100000;
+  double product = 1;
+  for (const auto& axis : values)
+    product *= static_cast<double>(axis.size());
+  if (product > kMaxPoints) {
+    fail(top.at(sweep), "'sweep' makes ", product, " points, more than ", kMaxPoints,
+         "; split it into several configs");
+  }
   std::vector<size_t> at(values.size(), 0);
   for (int64_t index = 0;; ++index) {
     // The top level with the sweep's values put in (nodes shared, so errors keep their lines).

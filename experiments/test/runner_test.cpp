@@ -216,6 +216,8 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
       {"sweep:\n  rtt_ms: [1, {a: 2}]\n",
        "line 6: each value of 'sweep.rtt_ms' must be a single value, not a list or mapping"},
       {"levels:\n  q: [quant]\n", "line 6: key 'levels.q' must be a single value"},
+      // Found by fuzz_run_config (a run that timed out): repeated sweep keys multiplied.
+      {"sweep:\n  rtt_ms: [1, 2]\n  rtt_ms: [3]\n", "line 7: key 'sweep.rtt_ms' is listed twice"},
       // Found by fuzz_run_config: a path too long for the file system threw filesystem_error.
       {"trace: " + std::string(5000, 'x') + "\n", "line 5: key 'trace': no such file"},
   };
