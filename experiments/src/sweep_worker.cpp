@@ -120,36 +120,37 @@ SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
     if (p.model == "synthetic") {
       KVShape shape = profiled->kv_shape;
       shape.tokens = p.context_tokens;
-      out.context =
-          std::make_shared<StreamContext>(synthetic_context(shape, seed, p.question_tokens));
+      out.context = std::make_shared<Context>();
+      out.context->stream = synthetic_context(shape, seed, p.question_tokens);
     } else {
 #if CACHEGEN_HAVE_TORCH
       auto& loaded = models_->get(model_dir(p), p.threads);
-      DatasetRequest request =
+      out.context = std::make_shared<Context>();
+      const DatasetRequest& request = out.context->request =
           models_->dataset(loaded, p).request(seed, p.context_tokens, p.eval_tokens);
-      out.context = std::make_shared<StreamContext>(
-          model_context(*loaded.model, *loaded.tokenizer, request.context, p.chunk_tokens));
+      StreamContext& stream = out.context->stream =
+          model_context(*loaded.model, *loaded.tokenizer, request.context, p.chunk_tokens);
       // Text datasets have no question: the first token after the context is prefilled.
-      out.context->question =
+      stream.question =
           request.question.empty()
               ? std::vector<int32_t>(request.continuation.begin(), request.continuation.begin() + 1)
               : request.question;
-      out.context->question_tokens = static_cast<int64_t>(request.question.size());
+      stream.question_tokens = static_cast<int64_t>(request.question.size());
 #else
       fail("model '", p.model, "' needs a build with models (CACHEGEN_WITH_TORCH=ON)");
 #endif
     }
     keep(contexts_, context_key, out.context,
-         [](const StreamContext& c) { return c.kv.byte_size(); });
+         [](const Context& c) { return c.stream.kv.byte_size(); });
   }
   std::string store_key = context_key;
   for (const LevelSpec& level : config_.levels_for(p))
     store_key += "|" + format_level_spec(level);
   out.store = find(stores_, store_key);
   if (!out.store) {
-    out.store = std::make_shared<ChunkStore>(
-        ChunkStore::build(out.context->kv, make_store_levels(config_.levels_for(p), p.threads),
-                          p.chunk_tokens, out.context->text));
+    out.store = std::make_shared<ChunkStore>(ChunkStore::build(
+        out.context->stream.kv, make_store_levels(config_.levels_for(p), p.threads), p.chunk_tokens,
+        out.context->stream.text));
     keep(stores_, store_key, out.store, store_bytes);
   }
   return out;
@@ -183,8 +184,8 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   const bool materialize = p.model != "synthetic";
   ChunkCompute compute(p.timing, profiled ? &profiled->profile : nullptr, model, materialize);
   StreamRequest stream_request;
-  stream_request.question = prepared.context->question;
-  stream_request.question_tokens = prepared.context->question_tokens;
+  stream_request.question = prepared.context->stream.question;
+  stream_request.question_tokens = prepared.context->stream.question_tokens;
   stream_request.slo_s = p.slo_s;
   stream_request.overlap = p.overlap;
   StreamOutcome out = stream_context(store, *controller, *network, compute, stream_request);
@@ -238,8 +239,7 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
 
 #if CACHEGEN_HAVE_TORCH
   if (loaded) {
-    DatasetRequest request_text =
-        models_->dataset(*loaded, p).request(seed, p.context_tokens, p.eval_tokens);
+    const DatasetRequest& request_text = prepared.context->request;
     const KVCache& reference = store.reference();
     std::vector<int32_t> scored;  // tokens whose next-token distributions are compared
     if (request_text.metric == QualityMetric::kPerplexity) {

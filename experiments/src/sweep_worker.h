@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cachegen/core/chunk_store.h"
+#include "cachegen/experiments/datasets.h"
 #include "cachegen/experiments/hardware_profile_io.h"
 #include "cachegen/experiments/run_config.h"
 
@@ -23,8 +24,14 @@ class SweepWorker {
 
  private:
   struct Models;  // loaded models, tokenizers and datasets (CACHEGEN_WITH_TORCH)
+  // A context with the dataset request it came from (scored after streaming; empty for
+  // synthetic contexts).
+  struct Context {
+    StreamContext stream;
+    DatasetRequest request;
+  };
   struct Prepared {
-    std::shared_ptr<StreamContext> context;
+    std::shared_ptr<Context> context;
     std::shared_ptr<ChunkStore> store;
   };
   Prepared prepare(const RunPoint& point, uint64_t seed, const ProfiledModel* profiled);
@@ -34,7 +41,7 @@ class SweepWorker {
   std::unique_ptr<Models> models_;
   std::map<std::string, std::unique_ptr<ProfiledModel>> profiles_;
   // Recently used contexts and stores, newest first, within a byte budget.
-  std::list<std::pair<std::string, std::shared_ptr<StreamContext>>> contexts_;
+  std::list<std::pair<std::string, std::shared_ptr<Context>>> contexts_;
   std::list<std::pair<std::string, std::shared_ptr<ChunkStore>>> stores_;
 };
 
