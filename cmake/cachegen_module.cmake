@@ -6,7 +6,7 @@ function(cachegen_add_module NAME)
   add_library(cachegen_${NAME} STATIC ${ARG_SOURCES})
   target_include_directories(cachegen_${NAME} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
   target_link_libraries(cachegen_${NAME} PUBLIC ${ARG_DEPS} PRIVATE cachegen_flags)
-  if(ARG_TESTS)
+  if(ARG_TESTS AND TARGET GTest::gtest)  # (the codec-only GPU build may have no GTest)
     add_executable(${NAME}_tests ${ARG_TESTS})
     target_link_libraries(${NAME}_tests PRIVATE cachegen_${NAME} ${ARG_TEST_DEPS} cachegen_flags
                                                 GTest::gtest GTest::gtest_main)

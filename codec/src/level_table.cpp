@@ -61,8 +61,8 @@ std::vector<int> parse_bins(const std::string& text, const std::string& what) {
       repeat = std::strtol(rep, &tail, 10);
       ok = tail != rep && *tail == '\0' && repeat >= 1 && repeat <= 100000;
     }
-    if (!ok || value < 3 || value > 256) {
-      fail(what, ": '", item, "' is not BINS or BINS*COUNT with BINS in [3, 256]");
+    if (!ok || value < 4 || value > 256) {  // 3 bins would leave max level B/2-1 = 0
+      fail(what, ": '", item, "' is not BINS or BINS*COUNT with BINS in [4, 256]");
     }
     bins.insert(bins.end(), static_cast<size_t>(repeat), static_cast<int>(value));
     start = end + 1;

@@ -117,6 +117,22 @@ TEST(Codecs, LargestBinsAndLowPrecisionRoundTrip) {
   EXPECT_LT(relative_l2(kv, back, kKey), 0.01);
 }
 
+// 3 bins would leave no level but the middle one (M = B/2 - 1 = 0): dequantization divided by
+// zero and wrote NaN (found by the GPU check). The smallest bin count is 4.
+TEST(Codecs, FewerThanFourBinsAreRejected) {
+  for (const char* params : {"key_bins=3*2", "value_bins=4,3", "delta=on;anchor_bins=3"}) {
+    try {
+      codec("cachegen", params);
+      ADD_FAILURE() << params << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_TRUE(std::string(e.what()).find("4") != std::string::npos) << e.what();
+    }
+  }
+  KVCache kv = small_kv(2, 40, 2, 16);
+  KVCache back = round_trip(*codec("cachegen", "key_bins=4*2;value_bins=4*2"), kv);
+  EXPECT_NO_THROW(back.check_finite("4 bins"));
+}
+
 // Named error bound of the symmetric codecs: every element within half a quantization step of
 // its token's scale, s / (2M), plus half an f16 ulp of output rounding.
 void expect_within_half_step(const KVCache& kv, const KVCache& back, const std::string& what,
