@@ -272,14 +272,8 @@ std::vector<uint8_t> CachegenFormat::assemble(
     const std::vector<float>& scales, const std::vector<int64_t>& offsets,
     const std::vector<uint32_t>& counts, const std::vector<uint64_t>& stream_bytes,
     std::vector<uint8_t> payload) const {
-  ContainerHeader h;
-  h.codec = "cachegen";
-  h.params = format_options(param_map(plan.layers));
-  h.shape = shape;
-  h.dtype = dtype;
-  h.token_offset = position.token_offset;
-  h.context_tokens =
-      position.context_tokens < 0 ? position.token_offset + shape.tokens : position.context_tokens;
+  const ContainerHeader h =
+      make_header("cachegen", format_options(param_map(plan.layers)), shape, dtype, position);
   ByteWriter lengths;
   for (uint64_t n : stream_bytes)
     lengths.varint(n);

@@ -11,17 +11,25 @@
 
 namespace cachegen {
 
-inline ContainerHeader make_header(const Codec& codec, const std::string& params, const KVCache& kv,
+// The header of a chunk of `shape` at `position` (a negative context_tokens: the chunk is the
+// whole context).
+inline ContainerHeader make_header(const std::string& codec, const std::string& params,
+                                   const KVShape& shape, DType dtype,
                                    const ChunkPosition& position) {
   ContainerHeader h;
-  h.codec = codec.name();
+  h.codec = codec;
   h.params = params;
-  h.shape = kv.shape();
-  h.dtype = kv.dtype();
+  h.shape = shape;
+  h.dtype = dtype;
   h.token_offset = position.token_offset;
-  h.context_tokens = position.context_tokens < 0 ? position.token_offset + kv.shape().tokens
-                                                 : position.context_tokens;
+  h.context_tokens =
+      position.context_tokens < 0 ? position.token_offset + shape.tokens : position.context_tokens;
   return h;
+}
+
+inline ContainerHeader make_header(const Codec& codec, const std::string& params, const KVCache& kv,
+                                   const ChunkPosition& position) {
+  return make_header(codec.name(), params, kv.shape(), kv.dtype(), position);
 }
 
 // Parses and verifies a container and checks it belongs to this codec with these params.

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     std::vector<Row> rows;
     for (const std::string spec :
          {"cachegen:level=1", "cachegen:level=2", "cachegen:level=3", "cachegen:level=2;delta=on",
-          "cachegen:level=2;tables=profile", "quant:bits=8", "quant:bits=4"}) {
+          "cachegen:level=2;tables=profile", "quant:bits=8", "quant:bits=4", "kivi:bits=2"}) {
       const std::string name = spec.substr(0, spec.find(':'));
       std::string options = spec.substr(spec.find(':') + 1);
       if (options.find("tables=profile") != std::string::npos)

@@ -10,6 +10,7 @@
 #include "cachegen/core/parallel.h"
 #include "cachegen_format.h"
 #include "gpu_codecs.h"
+#include "gpu_container.h"
 #include "rans_kernels.cuh"
 
 namespace cachegen::gpu {
@@ -455,12 +456,8 @@ class GpuCachegenCodec : public GpuCodec {
       float device_ms = 0;
       CG_CUDA(cudaEventElapsedTime(&device_ms, ws.timing_begin, ws.timing_end));
       ws.encode_device_ms = device_ms;
-      if (bad != ~0ull) {
-        const uint64_t per_plane = uint64_t(plan.tokens * c_count);
-        fail("GPU cachegen encode: non-finite value at layer ", bad / per_plane / 2, ", ",
-             kv_kind_name(int(bad / per_plane % 2)), ", token ",
-             bad % per_plane / uint64_t(c_count), ", channel ", bad % uint64_t(c_count));
-      }
+      if (bad != ~0ull)
+        fail_non_finite("GPU cachegen encode", bad, shape);
       uint64_t payload_size = 0;
       std::vector<uint64_t> lengths(n);
       for (size_t i = 0; i < n; ++i) {

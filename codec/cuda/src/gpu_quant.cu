@@ -2,11 +2,13 @@
 // (layer, kind, token) row or per group of `group` channels, bit-packed LSB first.
 #include <algorithm>
 
+#include "bitpack_kernels.cuh"
 #include "cachegen/codec/bitpack.h"
 #include "cachegen/codec/cuda/device_math.h"
 #include "cachegen/codec/cuda/gpu_codec.h"
 #include "codec_common.h"
 #include "gpu_codecs.h"
+#include "gpu_container.h"
 #include "gpu_runtime.h"
 
 namespace cachegen::gpu {
@@ -54,33 +56,13 @@ __global__ void quant_encode_kernel(QuantJob job) {
     job.scales[row * job.groups_per_row + g] = m;
 }
 
-// One thread per packed byte: the symbols whose bits fall in it (bitpack.cpp's LSB-first order).
-__global__ void pack_kernel(const uint8_t* symbols, uint64_t count, int bits, uint8_t* packed,
-                            uint64_t packed_size) {
-  const uint64_t byte = blockIdx.x * uint64_t(blockDim.x) + threadIdx.x;
-  if (byte >= packed_size)
-    return;
-  const uint64_t first_bit = byte * 8;
-  uint32_t value = 0;
-  for (uint64_t e = first_bit / bits; e < count && e * bits < first_bit + 8; ++e) {
-    const int64_t shift = int64_t(e * bits) - int64_t(first_bit);
-    const uint32_t s = symbols[e];
-    value |= shift >= 0 ? s << shift : s >> -shift;
-  }
-  packed[byte] = uint8_t(value);
-}
-
 // One thread per element: unpack, dequantize, store in dtype.
 __global__ void quant_decode_kernel(QuantJob job) {
   const uint64_t i = blockIdx.x * uint64_t(blockDim.x) + threadIdx.x;
   const uint64_t count = uint64_t(job.rows) * job.channels;
   if (i >= count)
     return;
-  const uint64_t bit = i * job.bits;
-  uint32_t word = job.packed[bit / 8];
-  if (bit / 8 + 1 < job.packed_size)
-    word |= uint32_t(job.packed[bit / 8 + 1]) << 8;
-  const int symbol = int((word >> (bit % 8)) & ((1u << job.bits) - 1));
+  const int symbol = unpack_symbol(job.packed, job.packed_size, i, job.bits);
   const uint64_t row = i / job.channels, channel = i % job.channels;
   const float scale = job.scales[row * job.groups_per_row + channel / job.group_width];
   store_element(job.kv, i, job.dtype, dequantize_value(symbol, job.max_level, scale));
@@ -200,11 +182,7 @@ class GpuQuantCodec : public GpuCodec {
       quant_encode_kernel<<<unsigned((warps + 7) / 8), 256, 0, stream>>>(job);
       CG_CUDA_LAUNCHED("quant_encode_kernel");
     }
-    if (job.packed_size > 0) {
-      pack_kernel<<<unsigned((job.packed_size + 255) / 256), 256, 0, stream>>>(
-          job.symbols, count, bits_, job.packed, job.packed_size);
-      CG_CUDA_LAUNCHED("pack_kernel");
-    }
+    launch_pack_bits(job.symbols, count, bits_, job.packed, job.packed_size, stream);
     CG_CUDA(cudaEventRecord(ws.timing_end, stream));
     const KVShape shape = kv.shape;
     const DType dtype = kv.dtype;
@@ -220,21 +198,9 @@ class GpuQuantCodec : public GpuCodec {
       float device_ms = 0;
       CG_CUDA(cudaEventElapsedTime(&device_ms, ws.timing_begin, ws.timing_end));
       ws.encode_device_ms = device_ms;
-      if (bad != ~0ull) {
-        const uint64_t per_plane = uint64_t(shape.tokens * job.channels);
-        fail("quant encode: non-finite value at layer ", bad / per_plane / 2, ", ",
-             kv_kind_name(int(bad / per_plane % 2)), ", token ",
-             bad % per_plane / uint64_t(job.channels), ", channel ", bad % uint64_t(job.channels));
-      }
-      ContainerHeader h;
-      h.codec = name();
-      h.params = params();
-      h.shape = shape;
-      h.dtype = dtype;
-      h.token_offset = position.token_offset;
-      h.context_tokens = position.context_tokens < 0 ? position.token_offset + shape.tokens
-                                                     : position.context_tokens;
-      ContainerWriter writer(h);
+      if (bad != ~0ull)
+        fail_non_finite("GPU quant encode", bad, shape);
+      ContainerWriter writer(make_header(name(), params(), shape, dtype, position));
       writer.add_section(kScales, encode_values(scales, dtype));
       writer.add_section(kPacked, std::move(packed));
       return writer.finish();

@@ -11,8 +11,10 @@ std::unique_ptr<GpuCodec> GpuCodec::create(const std::string& name, Options opti
     codec = make_gpu_cachegen_codec(options, context);
   } else if (name == "quant") {
     codec = make_gpu_quant_codec(options, context);
+  } else if (name == "kivi") {
+    codec = make_gpu_kivi_codec(options, context);
   } else {
-    fail("no GPU codec '", name, "'; the GPU codecs are: cachegen, quant");
+    fail("no GPU codec '", name, "'; the GPU codecs are: cachegen, kivi, quant");
   }
   options.finish();
   return codec;

@@ -3,6 +3,7 @@
 
 #include <cuda_runtime.h>
 
+#include "cachegen/codec/cuda/gpu_codec.h"
 #include "cachegen/core/error.h"
 
 namespace cachegen::gpu {

@@ -1,9 +1,9 @@
-// GPU codec checks: bit-exact agreement with the CPU codecs. For every codec configuration and
-// KV input: the GPU encodes to the very bytes the CPU encodes, and the GPU decodes the CPU's
-// container to the very KV the CPU decodes (so each side decodes the other's). Also: batched
-// decode of several chunks, corrupt streams (the GPU rejects exactly what the CPU rejects), and
-// bad arguments. A plain program (the GPU machine has no GTest): prints one line per check and
-// exits 1 on any failure, 77 (ctest: skipped) without a CUDA device.
+// GPU codec checks (cachegen, quant, kivi): bit-exact agreement with the CPU codecs. For every
+// codec configuration and KV input: the GPU encodes to the very bytes the CPU encodes, and the GPU
+// decodes the CPU's container to the very KV the CPU decodes (so each side decodes the other's).
+// Also: batched decode of several chunks, corrupt streams (the GPU rejects exactly what the CPU
+// rejects), and bad arguments. A plain program (the GPU machine has no GTest): prints one line per
+// check and exits 1 on any failure, 77 (ctest: skipped) without a CUDA device.
 //   gpu_codec_check [--kv FILE.safetensors]... [--quick]
 //     --kv: real KV caches to check too; --quick: a small subset (for compute-sanitizer)
 #include <cuda_runtime.h>
@@ -214,7 +214,7 @@ void check_errors() {
       report(named, what, e.what());
     }
   };
-  expect_error("unknown GPU codec", "kivi", [] { gpu::GpuCodec::create("kivi", {}); });
+  expect_error("unknown GPU codec", "identity", [] { gpu::GpuCodec::create("identity", {}); });
   expect_error("arithmetic coder is CPU-only", "coder=ac",
                [] { gpu::GpuCodec::create("cachegen", Options::parse("coder=ac", "codec")); });
   expect_error("unknown option", "frobnicate",
@@ -321,6 +321,8 @@ int main(int argc, char** argv) {
                                                      "key_bins=256*2;value_bins=4*2;level=1"};
   const std::vector<std::string> quant_options = {"bits=8", "bits=4;group=32", "bits=3",
                                                   "bits=2;group=16"};
+  const std::vector<std::string> kivi_options = {"bits=2", "bits=4;group=16;residual=8",
+                                                 "bits=2;group=5;residual=0"};
   if (quick)
     inputs.resize(2);
   for (const Input& input : inputs) {
@@ -333,6 +335,10 @@ int main(int argc, char** argv) {
     }
     for (const std::string& o : quant_options)
       check_codec("quant", o, input.kv, input.name);
+    for (const std::string& o : kivi_options) {
+      if (!quick || o == kivi_options[0])
+        check_codec("kivi", o, input.kv, input.name);
+    }
   }
 
   // Offline profile tables (tables=profile): counts from the profile, every symbol codable.

@@ -1,5 +1,5 @@
-// GPU encode and decode for the `cachegen` and `quant` codecs (CUDA), bit-exact with the CPU
-// codecs: a GPU-encoded chunk is the very container the CPU codec writes, and decodes on either
+// GPU encode and decode for the `cachegen`, `quant` and `kivi` codecs (CUDA), bit-exact with the
+// CPU codecs: a GPU-encoded chunk is the very container the CPU codec writes, and decodes on either
 // side to identical KV.
 //
 // The host parses and checks containers (header, checksums, tables, stream lengths: small), the
@@ -113,8 +113,8 @@ class Workspace {
 
 class GpuCodec {
  public:
-  // `name`: "cachegen" (coder=rans) or "quant", with the CPU codec's options; throws naming the
-  // supported codecs otherwise.
+  // `name`: "cachegen" (coder=rans), "quant" or "kivi", with the CPU codec's options; throws
+  // naming the supported codecs otherwise.
   static std::unique_ptr<GpuCodec> create(const std::string& name, Options options,
                                           const CodecContext& context = {});
   virtual ~GpuCodec() = default;
@@ -141,7 +141,8 @@ class GpuCodec {
                               StreamHandle stream) const;
   // encode() in its two halves: the device half (kernels, no wait) and ws.finish (waits for the
   // stream, downloads the payload, assembles the container). Chunks launched on different
-  // streams, each with its own workspace, encode concurrently.
+  // streams, each with its own workspace, encode concurrently. `kv` must stay valid until
+  // ws.finish has returned.
   virtual void encode_launch(const DeviceKV& kv, const ChunkPosition& position, Workspace& ws,
                              StreamHandle stream) const = 0;
 
