@@ -1,5 +1,6 @@
 #include "cachegen/models/trainer.h"
 
+#include <torch/cuda.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 
@@ -30,6 +31,7 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   r.corpus = top.require<std::string>("corpus");
   r.seed = top.get<uint64_t>("seed", 1);
   r.threads = top.get<int>("threads", 0);
+  r.device = top.get_choice("device", "cpu", {"cpu", "cuda"});
   r.init = top.get<std::string>("init", "");
   YamlMap m(root["model"], "model", path);
   r.model.model_type = "llama";
@@ -83,7 +85,13 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
   config.vocab_size = tokenizer.vocab_size();
   config.bos_token_id = tokenizer.bos_id();
   config.eos_token_id = tokenizer.token_id("<|end_of_text|>");
-  const ModelLoadOptions load_options{"cpu", "f32", recipe.threads};
+  if (recipe.device == "cuda" && !torch::cuda::is_available()) {
+    fail(recipe.source,
+         ": device: cuda, but libtorch sees no CUDA device (a CPU build of torch, "
+         "or no GPU)");
+  }
+  const ModelLoadOptions load_options{recipe.device, "f32", recipe.threads};
+  const at::Device device = recipe.device == "cuda" ? at::Device(at::kCUDA) : at::Device(at::kCPU);
   std::unique_ptr<LlamaModel> model;
   if (recipe.init.empty()) {
     model = LlamaModel::random(config, recipe.seed, load_options);
@@ -182,10 +190,11 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
       const auto n = static_cast<int64_t>(seq.size()) - 1;
       std::vector<int64_t> in(seq.begin(), seq.end() - 1), target(seq.begin() + 1, seq.end());
       std::vector<at::Tensor> ks(m.layers.size()), vs(m.layers.size());
-      at::Tensor hidden = m.forward(at::tensor(in, at::kLong), ks, vs);
+      at::Tensor hidden = m.forward(at::tensor(in, at::kLong).to(device), ks, vs);
       at::Tensor logp = at::log_softmax(at::linear(hidden, m.lm_head), -1);
-      at::Tensor nll = -logp.gather(1, at::tensor(target, at::kLong).unsqueeze(1)).squeeze(1);
-      at::Tensor weight = at::tensor(scored, at::kFloat);
+      at::Tensor nll =
+          -logp.gather(1, at::tensor(target, at::kLong).to(device).unsqueeze(1)).squeeze(1);
+      at::Tensor weight = at::tensor(scored, at::kFloat).to(device);
       at::Tensor loss = (nll * weight).sum() / weight.sum();
       (loss / static_cast<double>(recipe.batch_size)).backward();
       (retrieval ? retrieval_loss : text_loss) += loss.item<double>();

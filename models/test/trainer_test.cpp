@@ -2,6 +2,7 @@
 #include "cachegen/models/trainer.h"
 
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -93,6 +94,22 @@ TEST(Trainer, RecipeErrorsNameTheKeyAndLine) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("wrong type"), std::string::npos) << e.what();
+  }
+  try {
+    TrainRecipe::load(write_recipe(dir, "device: tpu\n"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("device"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
+  }
+  if (!torch::cuda::is_available()) {  // a clear error, not a libtorch exception mid-training
+    std::ostringstream log;
+    try {
+      train_model(TrainRecipe::load(write_recipe(dir, "device: cuda\n")), log);
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("no CUDA device"), std::string::npos) << e.what();
+    }
   }
 }
 

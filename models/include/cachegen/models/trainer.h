@@ -38,6 +38,7 @@ struct TrainRecipe {
   int64_t log_every = 10;
   int64_t save_every = 100;
   int threads = 0;
+  std::string device = "cpu";  // "cpu" or "cuda" (a CUDA build of libtorch and a GPU)
 
   static TrainRecipe load(const std::string& path);
 };
