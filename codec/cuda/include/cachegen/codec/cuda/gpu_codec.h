@@ -83,6 +83,9 @@ struct ContainerSpan {
 };
 
 // The memory one stream of GPU codec work uses: keep one per stream in flight and reuse it.
+// Its buffers grow on first use (or for a larger batch), and growing waits for the device
+// (the old buffer may still be in use); a warmed-up workspace never waits, except for its own
+// previous upload before refilling host_staging.
 class Workspace {
  public:
   Workspace();
