@@ -308,7 +308,6 @@ class GpuCachegenCodec : public GpuCodec {
       const int64_t rows = plan.plane_rows(cs.plane);
       StreamInfo s{};
       s.lanes = uint32_t(format_.lanes_for(cs.channels));
-      lanes_per_thread(int(s.lanes));
       s.capacity = uint64_t(2 * rows * cs.channels) + 4 * s.lanes;
       if (s.capacity > UINT32_MAX)
         fail("GPU encode: a stream of ", rows, " x ", cs.channels, " symbols is too large");

@@ -18,8 +18,16 @@ namespace cachegen::gpu {
     }                                                                          \
   } while (0)
 
-// After a kernel launch: throws on a launch error (bad configuration), without waiting.
-#define CG_CUDA_LAUNCHED(what) CG_CUDA(cudaPeekAtLastError())
+// After a kernel launch: throws on a launch error (bad configuration), naming the kernel,
+// without waiting for it.
+#define CG_CUDA_LAUNCHED(kernel)                                                       \
+  do {                                                                                 \
+    cudaError_t cg_status_ = cudaPeekAtLastError();                                    \
+    if (cg_status_ != cudaSuccess) {                                                   \
+      ::cachegen::fail("CUDA error launching ", kernel, " (", __FILE__, ":", __LINE__, \
+                       "): ", cudaGetErrorString(cg_status_));                         \
+    }                                                                                  \
+  } while (0)
 
 // Status words the decode kernels write, one per stream (0: fine).
 enum DecodeStatus : uint32_t {
