@@ -250,7 +250,7 @@ class GpuCachegenCodec : public GpuCodec {
     const size_t staged_bytes = staged.total(), stream_count_total = streams.size();
     const int precision = format_.precision();
     ws.launch = [=, &ws](StreamHandle handle, bool upload) {
-      cudaStream_t stream = cuda_stream(handle);
+      cudaStream_t stream = handle;  // (StreamHandle is cudaStream_t)
       ws.staging.reserve(staged_bytes);
       if (upload) {
         copy_to_device(ws.staging.data(), ws.host_staging.data(), staged_bytes, handle);
@@ -282,7 +282,7 @@ class GpuCachegenCodec : public GpuCodec {
 
   void encode_launch(const DeviceKV& kv, const ChunkPosition& position, Workspace& ws,
                      StreamHandle handle) const override {
-    cudaStream_t stream = cuda_stream(handle);
+    cudaStream_t stream = handle;  // (StreamHandle is cudaStream_t)
     const CachegenPlan plan = format_.make_plan(kv.shape);
     const std::vector<int64_t> offsets = plan.count_offsets();
     const std::vector<CachegenStream> plan_streams = format_.streams(plan);

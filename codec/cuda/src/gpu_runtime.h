@@ -53,10 +53,6 @@ inline const char* decode_status_text(uint32_t status) {
   }
 }
 
-inline cudaStream_t cuda_stream(StreamHandle stream) {
-  return stream;
-}
-
 // Lays out parts of one buffer at 256-byte aligned offsets: take() returns each part's offset,
 // total() the buffer size; at() turns an offset into a typed pointer into a buffer.
 class Layout {

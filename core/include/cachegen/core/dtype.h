@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "cachegen/core/float_formats.h"
+
 namespace cachegen {
 
 enum class DType : uint8_t { kF32 = 0, kF16 = 1, kBF16 = 2 };
@@ -15,17 +17,7 @@ std::string dtype_name(DType dtype);  // "f32", "f16", "bf16"
 DType parse_dtype(const std::string& name);
 std::string safetensors_dtype_name(DType dtype);
 
-// IEEE binary16 <-> binary32. float->half rounds to nearest even; NaN stays NaN.
-uint16_t float_to_half(float value);
-float half_to_float(uint16_t bits);
-// bfloat16 <-> binary32, round to nearest even.
-uint16_t float_to_bfloat(float value);
-inline float bfloat_to_float(uint16_t bits) {
-  uint32_t word = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &word, sizeof(value));
-  return value;
-}
+// float <-> half / bfloat16: float_formats.h (shared with the GPU kernels).
 
 // Rounds a float to the nearest value representable in dtype (identity for f32).
 float round_to_dtype(float value, DType dtype);

@@ -1,6 +1,7 @@
 // Arithmetic shared by the GPU kernels and the CPU codec's semantics, written once for both
 // compilers: nvcc compiles it into the kernels, g++ into the CPU tests that check it against the
-// CPU codec (codec/test/gpu_math_test.cpp). Every function here reproduces a CPU codec
+// CPU codec (codec/test/gpu_math_test.cpp). The float formats themselves are core's
+// (float_formats.h). Every function here reproduces a CPU codec
 // operation bit for bit: IEEE fp32 with no fused multiply-add (nvcc -fmad=false), round to
 // nearest even, integer table building.
 #pragma once
@@ -11,79 +12,13 @@
 #if defined(__CUDACC__)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#define CG_HD __host__ __device__ __forceinline__
-#else
-#define CG_HD inline
 #endif
+
+#include "cachegen/core/float_formats.h"  // f16 / bf16 conversions and CG_HD, shared with core
 
 namespace cachegen::gpu {
 
 constexpr uint32_t kRansLowBound = 1u << 23;  // = kRansLow of rans_coder.h
-
-CG_HD uint32_t float_bits(float value) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(value);
-#else
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  return bits;
-#endif
-}
-
-CG_HD float bits_float(uint32_t bits) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(bits);
-#else
-  float value;
-  std::memcpy(&value, &bits, 4);
-  return value;
-#endif
-}
-
-// IEEE binary16 from binary32, round to nearest even (core/src/dtype.cpp's float_to_half).
-CG_HD uint16_t half_from_float(float value) {
-  uint32_t f = float_bits(value);
-  uint32_t sign = (f >> 16) & 0x8000u;
-  uint32_t abs = f & 0x7fffffffu;
-  if (abs >= 0x7f800000u)
-    return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
-  if (abs >= 0x477ff000u)
-    return static_cast<uint16_t>(sign | 0x7c00u);
-  if (abs < 0x38800000u) {
-    float scaled = bits_float(abs) * 16777216.0f;
-    float rounded = (scaled + 8388608.0f) - 8388608.0f;
-    return static_cast<uint16_t>(sign | static_cast<uint32_t>(rounded));
-  }
-  uint32_t mantissa_odd = (abs >> 13) & 1u;
-  abs += 0x0fffu + mantissa_odd;
-  return static_cast<uint16_t>(sign | ((abs - 0x38000000u) >> 13));
-}
-
-CG_HD float half_to_float32(uint16_t bits) {
-  uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
-  uint32_t exponent = (bits >> 10) & 0x1fu;
-  uint32_t mantissa = bits & 0x3ffu;
-  if (exponent == 0) {
-    float magnitude = static_cast<float>(mantissa) * (1.0f / 16777216.0f);
-    return sign ? -magnitude : magnitude;
-  }
-  if (exponent == 31)
-    return bits_float(sign | 0x7f800000u | (mantissa << 13));
-  return bits_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
-}
-
-// bfloat16 from binary32, round to nearest even; NaN stays a quiet NaN.
-CG_HD uint16_t bfloat_from_float(float value) {
-  uint32_t f = float_bits(value);
-  if ((f & 0x7fffffffu) > 0x7f800000u)
-    return static_cast<uint16_t>((f >> 16) | 0x40u);
-  uint32_t lsb = (f >> 16) & 1u;
-  return static_cast<uint16_t>((f + 0x7fffu + lsb) >> 16);
-}
-
-CG_HD float bfloat_to_float32(uint16_t bits) {
-  return bits_float(static_cast<uint32_t>(bits) << 16);
-}
 
 // Element types, numbered as core's DType.
 enum : int { kGpuF32 = 0, kGpuF16 = 1, kGpuBF16 = 2 };
@@ -92,12 +27,12 @@ CG_HD float load_element(const void* base, int64_t index, int dtype) {
   if (dtype == kGpuF32)
     return static_cast<const float*>(base)[index];
   uint16_t bits = static_cast<const uint16_t*>(base)[index];
-  return dtype == kGpuF16 ? half_to_float32(bits) : bfloat_to_float32(bits);
+  return dtype == kGpuF16 ? half_to_float(bits) : bfloat_to_float(bits);
 }
 
 // On the device the conversion instructions round the same way (to nearest even, overflow to
-// infinity) in one instruction; they differ from half_from_float / bfloat_from_float only in
-// the NaN bits chosen, and the codecs never store a NaN (inputs and scales are finite).
+// infinity) in one instruction; they differ from float_to_half / float_to_bfloat (float_formats.h)
+// only in the NaN bits chosen, and the codecs never store a NaN (inputs and scales are finite).
 CG_HD void store_element(void* base, int64_t index, int dtype, float value) {
   if (dtype == kGpuF32) {
     static_cast<float*>(base)[index] = value;
@@ -105,22 +40,22 @@ CG_HD void store_element(void* base, int64_t index, int dtype, float value) {
 #if defined(__CUDA_ARCH__)
     static_cast<uint16_t*>(base)[index] = __half_as_ushort(__float2half_rn(value));
 #else
-    static_cast<uint16_t*>(base)[index] = half_from_float(value);
+    static_cast<uint16_t*>(base)[index] = float_to_half(value);
 #endif
   } else {
 #if defined(__CUDA_ARCH__)
     static_cast<uint16_t*>(base)[index] = __bfloat16_as_ushort(__float2bfloat16_rn(value));
 #else
-    static_cast<uint16_t*>(base)[index] = bfloat_from_float(value);
+    static_cast<uint16_t*>(base)[index] = float_to_bfloat(value);
 #endif
   }
 }
 
 CG_HD float round_to_element(float value, int dtype) {
   if (dtype == kGpuF16)
-    return half_to_float32(half_from_float(value));
+    return half_to_float(float_to_half(value));
   if (dtype == kGpuBF16)
-    return bfloat_to_float32(bfloat_from_float(value));
+    return bfloat_to_float(float_to_bfloat(value));
   return value;
 }
 
