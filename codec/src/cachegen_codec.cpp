@@ -201,7 +201,7 @@ class CachegenCodec : public Codec {
     const Plan& plan = chunk.plan;
     const int64_t c = plan.channels;
     const std::vector<FreqTable> tables =
-        build_tables(plan, chunk.offsets, chunk.counts, chunk.all_symbols);
+        build_tables(plan, chunk.offsets, chunk.counts(), chunk.all_symbols);
     std::vector<const FreqTable*> table_ptrs;
     for (const FreqTable& t : tables)
       table_ptrs.push_back(&t);

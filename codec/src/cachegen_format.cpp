@@ -246,8 +246,10 @@ CachegenChunk CachegenFormat::parse(const uint8_t* data, size_t size, uint64_t f
   }
   chunk.offsets = plan.count_offsets();
   chunk.all_symbols = profile_ != nullptr;
-  chunk.counts =
-      profile_ ? profile_counts(plan, chunk.offsets) : parse_counts(view, plan, chunk.offsets);
+  if (profile_)
+    chunk.profile_counts = &profile_counts(plan, chunk.offsets);
+  else
+    chunk.chunk_counts = parse_counts(view, plan, chunk.offsets);
   chunk.streams = streams(plan);
   ByteReader lengths(view.section_data(kCachegenLengths), view.section_size(kCachegenLengths),
                      str("container in '", view.source(), "' section 'LENS'"),

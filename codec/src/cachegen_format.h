@@ -72,10 +72,14 @@ struct CachegenStream {
 struct CachegenChunk {
   ContainerHeader header;
   CachegenPlan plan;
-  std::vector<float> scales;     // [L, 2, T]
-  std::vector<int64_t> offsets;  // CachegenPlan::count_offsets()
-  std::vector<uint32_t> counts;  // per table, from 'TABL' or the profile
-  bool all_symbols = false;      // tables built with every symbol coded (profile tables)
+  std::vector<float> scales;           // [L, 2, T]
+  std::vector<int64_t> offsets;        // CachegenPlan::count_offsets()
+  std::vector<uint32_t> chunk_counts;  // per table, from 'TABL' (none with a profile)
+  const std::vector<uint32_t>* profile_counts = nullptr;  // the profile's, not copied
+  const std::vector<uint32_t>& counts() const {
+    return profile_counts ? *profile_counts : chunk_counts;
+  }
+  bool all_symbols = false;  // tables built with every symbol coded (profile tables)
   std::vector<CachegenStream> streams;
   std::vector<uint64_t> starts;  // streams + 1 byte offsets into the payload
   const uint8_t* payload = nullptr;

@@ -240,7 +240,8 @@ class GpuCachegenCodec : public GpuCodec {
           offsets[i] = first_count[j] + uint64_t(c.offsets[size_t(i)]);
           all[i] = c.all_symbols ? 1 : 0;
         }
-        std::copy(c.counts.begin(), c.counts.end(), at<uint32_t>(host, at_counts) + first_count[j]);
+        std::copy(c.counts().begin(), c.counts().end(),
+                  at<uint32_t>(host, at_counts) + first_count[j]);
         std::copy(c.scales.begin(), c.scales.end(), at<float>(host, at_scales) + first_scale[j]);
         std::copy(c.payload, c.payload + c.starts.back(),
                   at<uint8_t>(host, at_payload) + first_byte[j]);
