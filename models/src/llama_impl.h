@@ -183,6 +183,33 @@ struct LlamaModel::Impl {
     return rms_norm(x, final_norm);
   }
 
+  // Training's forward pass over a batch: ids [B, T], every sequence from position 0, no KV
+  // cache; returns hidden states after the final norm [B, T, hidden]. Sequences shorter than T
+  // are padded at the end: causal attention never lets a real token see the padding. Checked
+  // against forward() sequence by sequence (trainer_test).
+  at::Tensor forward_batch(const at::Tensor& ids) const {
+    const int64_t b = ids.size(0), t = ids.size(1);
+    const int64_t h = config.num_attention_heads, hkv = config.num_key_value_heads,
+                  d = config.head_dim;
+    auto [cos, sin] = rope(0, t);  // [T, D], broadcast over [B, heads, T, D]
+    at::Tensor x = embed.index_select(0, ids.reshape({-1})).view({b, t, config.hidden_size});
+    for (const Layer& w : layers) {
+      at::Tensor n = rms_norm(x, w.input_norm);
+      at::Tensor q = at::linear(n, w.q, w.q_bias).view({b, t, h, d}).transpose(1, 2);
+      at::Tensor k = at::linear(n, w.k, w.k_bias).view({b, t, hkv, d}).transpose(1, 2);
+      at::Tensor v = at::linear(n, w.v, w.v_bias).view({b, t, hkv, d}).transpose(1, 2);
+      q = q * cos + rotate_half(q) * sin;
+      k = k * cos + rotate_half(k) * sin;
+      // Query head i reads KV head i / (H / Hkv), as in forward() and Hugging Face.
+      at::Tensor attended = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true,
+                                                             std::nullopt, /*enable_gqa=*/true);
+      x = x + at::linear(attended.transpose(1, 2).reshape({b, t, h * d}), w.o);
+      n = rms_norm(x, w.post_norm);
+      x = x + at::linear(at::silu(at::linear(n, w.gate)) * at::linear(n, w.up), w.down);
+    }
+    return rms_norm(x, final_norm);
+  }
+
   at::Tensor ids_tensor(const std::vector<int32_t>& tokens) const {
     for (int32_t id : tokens) {
       if (id < 0 || id >= config.vocab_size) {

@@ -18,8 +18,15 @@
 #include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/tokenizer.h"
 #include "llama_impl.h"
+#include "training_data.h"
 
 namespace cachegen {
+
+namespace {
+// Padded positions per forward pass of the trainer (bounds activation memory, ~0.4 GB for the
+// built-in model's shape, and padding).
+constexpr int64_t kMicroBatchTokens = 8192;
+}  // namespace
 
 TrainRecipe TrainRecipe::load(const std::string& path) {
   YAML::Node root = load_yaml_file(path);
@@ -34,7 +41,10 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   r.device = top.get_choice("device", "cpu", {"cpu", "cuda"});
   r.init = top.get<std::string>("init", "");
   YamlMap m(root["model"], "model", path);
-  r.model.model_type = "llama";
+  // qwen2: Llama's layers plus q/k/v biases, which let a head attend by position alone
+  // (the previous token, say) without a constant direction in the residual stream.
+  r.model.model_type = m.get_choice("architecture", "llama", {"llama", "qwen2"});
+  r.model.attention_bias = r.model.model_type == "qwen2";
   r.model.hidden_size = m.require<int64_t>("hidden_size");
   r.model.intermediate_size = m.require<int64_t>("intermediate_size");
   r.model.num_hidden_layers = m.require<int64_t>("num_hidden_layers");
@@ -42,10 +52,13 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   r.model.num_key_value_heads = m.get<int64_t>("num_key_value_heads", r.model.num_attention_heads);
   r.model.max_position_embeddings = m.get<int64_t>("max_position_embeddings", 2048);
   r.model.rope_theta = m.get<double>("rope_theta", 10000.0);
+  r.model.tie_word_embeddings = m.get<bool>("tie_word_embeddings", false);
   r.model.head_dim = r.model.hidden_size / r.model.num_attention_heads;
   m.finish();
   YamlMap d(root["data"], "data", path);
   r.retrieval_fraction = d.get<double>("retrieval_fraction", r.retrieval_fraction);
+  r.copy_fraction = d.get<double>("copy_fraction", r.copy_fraction);
+  r.copy_tokens = d.get<int64_t>("copy_tokens", r.copy_tokens);
   r.min_episode_tokens = d.get<int64_t>("min_episode_tokens", r.min_episode_tokens);
   r.max_episode_tokens = d.get<int64_t>("max_episode_tokens", r.max_episode_tokens);
   r.questions_per_episode = d.get<int64_t>("questions_per_episode", r.questions_per_episode);
@@ -68,13 +81,14 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   top.finish();
   if (r.steps < 1 || r.batch_size < 1 || r.seq_len < 2 || r.min_episode_tokens < 32 ||
       r.max_episode_tokens < r.min_episode_tokens || r.retrieval_fraction < 0 ||
-      r.retrieval_fraction > 1 || r.learning_rate <= 0 || r.questions_per_episode < 1 ||
+      r.copy_fraction < 0 || r.retrieval_fraction + r.copy_fraction > 1 || r.copy_tokens < 8 || r.learning_rate <= 0 || r.questions_per_episode < 1 ||
       r.curriculum_start_tokens < r.min_episode_tokens ||
       r.curriculum_start_tokens > r.max_episode_tokens || r.curriculum_steps < 0) {
     fail(path,
          ": training and data values are out of range (steps, batch_size >= 1; seq_len >= 2; "
          "32 <= min_episode_tokens <= curriculum_start_tokens <= max_episode_tokens; "
-         "curriculum_steps >= 0; 0 <= retrieval_fraction <= 1)");
+         "curriculum_steps >= 0; retrieval_fraction, copy_fraction >= 0 with a sum <= 1; "
+         "copy_tokens >= 8)");
   }
   return r;
 }
@@ -102,7 +116,8 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
     if (c.hidden_size != config.hidden_size || c.intermediate_size != config.intermediate_size ||
         c.num_hidden_layers != config.num_hidden_layers ||
         c.num_attention_heads != config.num_attention_heads ||
-        c.num_key_value_heads != config.num_key_value_heads || c.vocab_size != config.vocab_size) {
+        c.num_key_value_heads != config.num_key_value_heads || c.vocab_size != config.vocab_size ||
+        c.tie_word_embeddings != config.tie_word_embeddings || c.model_type != config.model_type) {
       fail(recipe.source, ": init checkpoint ", recipe.init,
            " has another architecture or vocabulary than the recipe's model");
     }
@@ -125,14 +140,12 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(recipe.learning_rate)
                                             .betas({0.9, 0.95})
                                             .weight_decay(recipe.weight_decay));
-  std::mt19937_64 rng(recipe.seed);
-  std::uniform_real_distribution<double> unit(0, 1);
-  std::uniform_int_distribution<size_t> offset(
-      0, corpus.size() - static_cast<size_t>(recipe.seq_len) - 2);
-  const int32_t bos = tokenizer.bos_id();
-
-  double text_loss = 0, retrieval_loss = 0;
-  int64_t text_n = 0, retrieval_n = 0, tokens = 0;
+  TrainingData data(recipe, tokenizer, corpus, static_cast<int32_t>(config.eos_token_id));
+  const char* const loss_names[kSequenceKinds] = {"text_loss", "retrieval_answer_loss",
+                                                  "copy_loss"};
+  double loss_sum[kSequenceKinds] = {};
+  int64_t loss_n[kSequenceKinds] = {};
+  int64_t tokens = 0, answer_hits = 0, answer_tokens = 0, first_token_hits = 0, first_tokens = 0;
   Stopwatch run;
   for (int64_t step = 1; step <= recipe.steps; ++step) {
     const double warm =
@@ -145,7 +158,7 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
     optimizer.zero_grad();
-    // Curriculum: the longest episode grows linearly from curriculum_start_tokens to
+    // Curriculum: the longest record grows linearly from curriculum_start_tokens to
     // max_episode_tokens over curriculum_steps, so that retrieval is learnt on short records.
     const double ramp = recipe.curriculum_steps > 0
                             ? std::min(1.0, static_cast<double>(step - 1) /
@@ -156,62 +169,104 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
                  static_cast<int64_t>(static_cast<double>(recipe.curriculum_start_tokens) +
                                       ramp * static_cast<double>(recipe.max_episode_tokens -
                                                                  recipe.curriculum_start_tokens)));
-    std::uniform_int_distribution<int64_t> episode_len(recipe.min_episode_tokens, longest);
-    for (int64_t b = 0; b < recipe.batch_size; ++b) {
-      std::vector<int32_t> seq;
-      std::vector<float> scored;  // weight of each prediction (seq[i + 1] from seq[..i])
-      const bool retrieval = unit(rng) < recipe.retrieval_fraction;
-      auto append = [&](const std::string& text, float weight) {
-        std::vector<int32_t> ids = tokenizer.encode(text);
-        seq.insert(seq.end(), ids.begin(), ids.end());
-        scored.resize(seq.size() - 1, weight);
-      };
-      if (retrieval) {
-        // One record, then several questions about random lines of it, each answered: only
-        // the answers are scored, and more questions per record give more signal per token.
-        RetrievalEpisode e = make_retrieval_episode(tokenizer, episode_len(rng), rng);
-        if (bos >= 0)
-          seq.push_back(bos);
-        append(e.context, 0);
-        // Distinct lines, so that no answer can be copied from an earlier answer.
-        std::vector<RetrievalLine> asked = e.lines;
-        std::shuffle(asked.begin(), asked.end(), rng);
-        asked.resize(std::min(asked.size(), static_cast<size_t>(recipe.questions_per_episode)));
-        for (const RetrievalLine& line : asked) {
-          append(retrieval_question(line.key), 0);
-          append(line.number + retrieval_answer_end() + "\n", 1);
-        }
-      } else {
-        size_t at = offset(rng);
-        seq.assign(corpus.begin() + static_cast<long>(at),
-                   corpus.begin() + static_cast<long>(at) + recipe.seq_len + 1);
-        scored.assign(seq.size() - 1, 1);
+    std::vector<TrainingSequence> batch;
+    for (int64_t b = 0; b < recipe.batch_size; ++b)
+      batch.push_back(data.next(longest));
+    // Shortest first, in micro-batches of at most kMicroBatchTokens padded positions, so that
+    // a 2K-token record does not pad a batch of 100-token ones (gradients accumulate).
+    std::vector<size_t> order(batch.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return batch[a].tokens.size() < batch[b].tokens.size();
+    });
+    std::vector<double> sequence_loss(batch.size(), 0);
+    for (size_t first = 0; first < order.size();) {
+      size_t last = first + 1;  // micro-batch order[first, last)
+      while (last < order.size() &&
+             static_cast<int64_t>((last + 1 - first) * (batch[order[last]].tokens.size() - 1)) <=
+                 kMicroBatchTokens) {
+        ++last;
       }
-      const auto n = static_cast<int64_t>(seq.size()) - 1;
-      std::vector<int64_t> in(seq.begin(), seq.end() - 1), target(seq.begin() + 1, seq.end());
-      std::vector<at::Tensor> ks(m.layers.size()), vs(m.layers.size());
-      at::Tensor hidden = m.forward(at::tensor(in, at::kLong).to(device), ks, vs);
-      at::Tensor logp = at::log_softmax(at::linear(hidden, m.lm_head), -1);
-      at::Tensor nll =
-          -logp.gather(1, at::tensor(target, at::kLong).to(device).unsqueeze(1)).squeeze(1);
-      at::Tensor weight = at::tensor(scored, at::kFloat).to(device);
-      at::Tensor loss = (nll * weight).sum() / weight.sum();
-      (loss / static_cast<double>(recipe.batch_size)).backward();
-      (retrieval ? retrieval_loss : text_loss) += loss.item<double>();
-      (retrieval ? retrieval_n : text_n) += 1;
-      tokens += n;
+      const auto width = static_cast<int64_t>(batch[order[last - 1]].tokens.size()) - 1;
+      const auto count = static_cast<int64_t>(last - first);
+      // Inputs [count, width], padded at the end (causal attention keeps padding out of real
+      // positions). Only scored positions go through the LM head: a retrieval record scores
+      // its answers alone, and the head is a fifth of the model's FLOPs. Each sequence weighs
+      // the same in the loss, whatever its number of scored tokens.
+      std::vector<int64_t> inputs(static_cast<size_t>(count * width), 0);
+      std::vector<int64_t> rows, row_targets;
+      std::vector<size_t> row_sequence;
+      std::vector<float> row_weights;
+      std::vector<char> row_first;  // the row predicts an answer's first token
+      for (int64_t j = 0; j < count; ++j) {
+        const size_t b = order[first + static_cast<size_t>(j)];
+        const TrainingSequence& s = batch[b];
+        const auto n = static_cast<int64_t>(s.tokens.size()) - 1;
+        std::copy(s.tokens.begin(), s.tokens.end() - 1, inputs.begin() + j * width);
+        double total = 0;
+        for (float w : s.scored)
+          total += w;
+        for (int64_t i = 0; i < n; ++i) {
+          const float w = s.scored[static_cast<size_t>(i)];
+          if (w <= 0)
+            continue;
+          rows.push_back(j * width + i);
+          row_targets.push_back(s.tokens[static_cast<size_t>(i) + 1]);
+          row_sequence.push_back(b);
+          row_weights.push_back(static_cast<float>(w / total / static_cast<double>(batch.size())));
+          row_first.push_back(
+              std::count(s.first_answer_token.begin(), s.first_answer_token.end(), i) > 0);
+        }
+        tokens += n;
+      }
+      at::Tensor hidden =
+          m.forward_batch(at::tensor(inputs, at::kLong).view({count, width}).to(device));
+      at::Tensor picked = hidden.reshape({-1, config.hidden_size})
+                              .index_select(0, at::tensor(rows, at::kLong).to(device));
+      at::Tensor logp = at::log_softmax(at::linear(picked, m.lm_head), -1);  // [rows, vocab]
+      at::Tensor target_ids = at::tensor(row_targets, at::kLong).to(device);
+      at::Tensor nll = -logp.gather(1, target_ids.unsqueeze(1)).squeeze(1);  // [rows]
+      (nll * at::tensor(row_weights, at::kFloat).to(device)).sum().backward();
+
+      // Per-kind mean losses and, for retrieval, teacher-forced answer tokens predicted
+      // exactly (greedy): progress that the mean loss hides, since '>' and newlines are easy.
+      at::Tensor nll_cpu = nll.detach().to(at::kCPU).contiguous();
+      at::Tensor hits_cpu = logp.detach().argmax(1).eq(target_ids).to(at::kCPU).contiguous();
+      const float* row_nll = nll_cpu.data_ptr<float>();
+      const bool* row_hit = hits_cpu.data_ptr<bool>();
+      for (size_t r = 0; r < rows.size(); ++r) {
+        sequence_loss[row_sequence[r]] +=
+            row_nll[r] * row_weights[r] * static_cast<double>(batch.size());
+        if (batch[row_sequence[r]].kind == SequenceKind::kRetrieval) {
+          answer_hits += row_hit[r];
+          answer_tokens += 1;
+          first_token_hits += row_first[r] && row_hit[r];
+          first_tokens += row_first[r];
+        }
+      }
+      first = last;
     }
     torch::nn::utils::clip_grad_norm_(params, 1.0);
     optimizer.step();
+    for (size_t b = 0; b < batch.size(); ++b) {
+      loss_sum[static_cast<int>(batch[b].kind)] += sequence_loss[b];
+      loss_n[static_cast<int>(batch[b].kind)] += 1;
+    }
     const bool out_of_time = recipe.max_minutes > 0 && run.seconds() > recipe.max_minutes * 60;
     if (step % recipe.log_every == 0 || step == recipe.steps || out_of_time) {
-      log << "step " << step << " lr " << lr << " text_loss "
-          << (text_n ? text_loss / static_cast<double>(text_n) : NAN) << " retrieval_answer_loss "
-          << (retrieval_n ? retrieval_loss / static_cast<double>(retrieval_n) : NAN) << " tokens/s "
+      auto ratio = [](double num, int64_t den) { return den ? num / static_cast<double>(den) : NAN; };
+      log << "step " << step << " lr " << lr;
+      for (int k = 0; k < kSequenceKinds; ++k)
+        log << " " << loss_names[k] << " " << ratio(loss_sum[k], loss_n[k]);
+      log << " answer_token_accuracy " << ratio(static_cast<double>(answer_hits), answer_tokens)
+          << " first_answer_token_accuracy "
+          << ratio(static_cast<double>(first_token_hits), first_tokens) << " tokens/s "
           << static_cast<double>(tokens) / run.seconds() << " elapsed_s " << run.seconds()
           << std::endl;
-      text_loss = retrieval_loss = 0;
-      text_n = retrieval_n = 0;
+      std::fill(std::begin(loss_sum), std::end(loss_sum), 0.0);
+      std::fill(std::begin(loss_n), std::end(loss_n), 0);
+      answer_hits = answer_tokens = first_token_hits = first_tokens = 0;
     }
     if (step % recipe.save_every == 0 || step == recipe.steps || out_of_time) {
       // Save into a fresh directory, then swap it in: a killed run keeps the last checkpoint.

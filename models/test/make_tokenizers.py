@@ -6,9 +6,11 @@ usage: make_tokenizers.py OUT_DIR
 OUT_DIR/<style>.json is the tokenizer; OUT_DIR/<style>.ids holds the ids of TEST_TEXT, one per
 line (no special tokens). Styles: llama3 (byte-level BPE, Llama-3 split regex), qwen2 (byte-level,
 single-digit regex), gpt2 (ByteLevel pre-tokenizer with its built-in regex), llama2
-(SentencePiece-style BPE over characters with byte fallback).
+(SentencePiece-style BPE over characters with byte fallback), and builtin (the built-in model's
+own tokenizer, models/builtin/tokenizer.json, not trained here).
 """
 import os
+import shutil
 import sys
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -68,6 +70,12 @@ def main(out_dir):
         ids = tok.encode(TEST_TEXT, add_special_tokens=False).ids
         with open(os.path.join(out_dir, name + ".ids"), "w") as f:
             f.write("\n".join(str(i) for i in ids) + "\n")
+    builtin = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "builtin",
+                           "tokenizer.json")
+    shutil.copyfile(builtin, os.path.join(out_dir, "builtin.json"))
+    ids = Tokenizer.from_file(builtin).encode(TEST_TEXT, add_special_tokens=False).ids
+    with open(os.path.join(out_dir, "builtin.ids"), "w") as f:
+        f.write("\n".join(str(i) for i in ids) + "\n")
     with open(os.path.join(out_dir, "text.txt"), "w", encoding="utf-8") as f:
         f.write(TEST_TEXT)
 

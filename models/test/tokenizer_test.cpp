@@ -1,5 +1,6 @@
 // The tokenizer against Hugging Face `tokenizers` on tokenizers trained at test time by
-// make_tokenizers.py, one per style, on a text with Unicode, digits, tabs and runs of spaces.
+// make_tokenizers.py, one per style, and the built-in model's, on a text with Unicode, digits,
+// tabs and runs of spaces.
 #include "cachegen/models/tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -48,7 +49,7 @@ TEST_P(TokenizerStyles, IdsMatchHuggingFaceAndDecodeBack) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Styles, TokenizerStyles,
-                         ::testing::Values("llama3", "qwen2", "gpt2", "llama2"));
+                         ::testing::Values("llama3", "qwen2", "gpt2", "llama2", "builtin"));
 
 TEST(Tokenizer, SpecialTokensAreMatchedLiterally) {
   ASSERT_FALSE(tokenizer_dir().empty());

@@ -21,6 +21,10 @@ struct TrainRecipe {
   uint64_t seed = 1;
   ModelConfig model;                 // architecture; vocab_size comes from the tokenizer
   double retrieval_fraction = 0.5;   // share of sequences that are retrieval episodes
+  // Share of sequences that are a random token string and its repeat (copy training), and
+  // the longest such string (lengths uniform in [8, copy_tokens]); the rest are text.
+  double copy_fraction = 0;
+  int64_t copy_tokens = 256;
   int64_t min_episode_tokens = 128;  // episode context lengths, uniform in [min, max]
   int64_t max_episode_tokens = 2048;
   int64_t questions_per_episode = 8;  // answered questions after each record
