@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the model numbers the README shows, into results/models/:
 #   prefill.txt/json  `prefill_bench`: prefill tokens/s and peak memory at 1K, 4K, 8K tokens
-#   builtin.md        the built-in model: held-out perplexity and line-retrieval accuracy at
-#                     1K and 2K tokens of context (uncompressed KV), with the commands
+#   builtin.md        the built-in model: held-out perplexity, copying (perplexity of a repeated
+#                     passage), and line-retrieval accuracy at 256, 1K and 2K tokens of context
+#                     (uncompressed KV), with the commands
 # Run after scripts/build.sh (and scripts/make_corpus.sh for the held-out text). ~5 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ mkdir -p "$out"
 build/bin/prefill_bench --benchmark_out="$out/prefill.json" --benchmark_out_format=json 2>&1 |
   tee "$out/prefill.txt"
 [ -f results/builtin-data/heldout.txt ] || scripts/make_corpus.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 {
   echo "| measure | command | value |"
   echo "|---|---|---|"
@@ -19,6 +22,30 @@ build/bin/prefill_bench --benchmark_out="$out/prefill.json" --benchmark_out_form
   echo "| held-out perplexity (KJV Revelation + 2 fortunes files, never trained on) |" \
        "\`cachegen perplexity --text results/builtin-data/heldout.txt\` |" \
        "$(echo "$ppl" | field perplexity) over $(echo "$ppl" | field tokens) tokens |"
+  hf=$(.venv/bin/python scripts/hf_perplexity.py models/builtin results/builtin-data/heldout.txt \
+       2>/dev/null)
+  echo "| the same, by Hugging Face transformers on the same checkpoint |" \
+       "\`.venv/bin/python scripts/hf_perplexity.py models/builtin results/builtin-data/heldout.txt\` |" \
+       "$(echo "$hf" | field perplexity) over $(echo "$hf" | field tokens) tokens |"
+  # Copying: 150 held-out words in a fixed random order, then the same words again. A model
+  # that copies (induction) predicts the repeat far better than the first pass.
+  python3 - results/builtin-data/heldout.txt "$tmp/once.txt" "$tmp/twice.txt" <<'PY'
+import random, sys
+words = open(sys.argv[1], encoding="utf-8").read().split()
+random.Random(5).shuffle(words)
+passage = " ".join(words[:150]) + "\n"
+open(sys.argv[2], "w").write(passage)
+open(sys.argv[3], "w").write(passage + passage)
+PY
+  once=$(build/bin/cachegen perplexity --text "$tmp/once.txt" --json)
+  twice=$(build/bin/cachegen perplexity --text "$tmp/twice.txt" --json)
+  repeat=$(python3 -c "import json, math, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+nll = math.log(b['perplexity']) * b['tokens'] - math.log(a['perplexity']) * a['tokens']
+print(round(math.exp(nll / (b['tokens'] - a['tokens'])), 2))" "$once" "$twice")
+  echo "| copying: perplexity of 150 shuffled held-out words, then of their exact repeat |" \
+       "\`scripts/model-tables.sh\` (two \`cachegen perplexity\` runs) |" \
+       "$(echo "$once" | field perplexity | xargs printf '%.1f') first, $repeat on the repeat |"
   for ctx in 256 1024 2048; do
     r=$(build/bin/cachegen retrieval-eval --context-tokens $ctx --episodes 100 --seed 1000 --json)
     echo "| line retrieval, $ctx-token contexts, 100 episodes |" \

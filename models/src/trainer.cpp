@@ -81,7 +81,8 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   top.finish();
   if (r.steps < 1 || r.batch_size < 1 || r.seq_len < 2 || r.min_episode_tokens < 32 ||
       r.max_episode_tokens < r.min_episode_tokens || r.retrieval_fraction < 0 ||
-      r.copy_fraction < 0 || r.retrieval_fraction + r.copy_fraction > 1 || r.copy_tokens < 8 || r.learning_rate <= 0 || r.questions_per_episode < 1 ||
+      r.copy_fraction < 0 || r.retrieval_fraction + r.copy_fraction > 1 || r.copy_tokens < 8 ||
+      r.learning_rate <= 0 || r.questions_per_episode < 1 ||
       r.curriculum_start_tokens < r.min_episode_tokens ||
       r.curriculum_start_tokens > r.max_episode_tokens || r.curriculum_steps < 0) {
     fail(path,
@@ -255,7 +256,9 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
     }
     const bool out_of_time = recipe.max_minutes > 0 && run.seconds() > recipe.max_minutes * 60;
     if (step % recipe.log_every == 0 || step == recipe.steps || out_of_time) {
-      auto ratio = [](double num, int64_t den) { return den ? num / static_cast<double>(den) : NAN; };
+      auto ratio = [](double num, int64_t den) {
+        return den ? num / static_cast<double>(den) : NAN;
+      };
       log << "step " << step << " lr " << lr;
       for (int k = 0; k < kSequenceKinds; ++k)
         log << " " << loss_names[k] << " " << ratio(loss_sum[k], loss_n[k]);

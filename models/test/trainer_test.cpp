@@ -13,11 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "../src/llama_impl.h"
 #include "cachegen/core/error.h"
 #include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/llama_model.h"
 #include "cachegen/models/tokenizer.h"
-#include "../src/llama_impl.h"
 
 namespace cachegen {
 namespace {
@@ -187,16 +187,17 @@ TEST(Trainer, RecipeErrorsNameTheKeyAndLine) {
     EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
   }
   try {
-    TrainRecipe::load(edit_recipe(write_recipe(dir, ""), {{"model:\n", "model:\n  architecture: gpt\n"}}));
+    TrainRecipe::load(
+        edit_recipe(write_recipe(dir, ""), {{"model:\n", "model:\n  architecture: gpt\n"}}));
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("model.architecture"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("qwen2"), std::string::npos) << e.what();
   }
   try {
-    TrainRecipe::load(edit_recipe(write_recipe(dir, ""),
-                                  {{"  retrieval_fraction: 0.5\n",
-                                    "  retrieval_fraction: 0.5\n  copy_fraction: 0.6\n"}}));
+    TrainRecipe::load(edit_recipe(
+        write_recipe(dir, ""),
+        {{"  retrieval_fraction: 0.5\n", "  retrieval_fraction: 0.5\n  copy_fraction: 0.6\n"}}));
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("copy_fraction"), std::string::npos) << e.what();

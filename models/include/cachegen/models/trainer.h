@@ -1,7 +1,8 @@
-// `cachegen train`: trains a small Llama-architecture decoder from a YAML recipe
-// (configs/models/*.yaml) on a text corpus mixed with line-retrieval episodes, on libtorch
-// (CPU), and writes a Hugging Face checkpoint. Every key of the recipe is documented in
-// configs/models/builtin.yaml; unknown keys are errors naming the file and line.
+// `cachegen train`: trains a small Llama- or Qwen2-architecture decoder from a YAML recipe
+// (configs/models/*.yaml) on a text corpus mixed with line-retrieval records and copy strings
+// (models/src/training_data.h), on libtorch (CPU or CUDA), and writes a Hugging Face
+// checkpoint. Every key of the recipe is documented in configs/models/builtin.yaml; unknown
+// keys are errors naming the file and line.
 #pragma once
 
 #include <cstdint>
@@ -19,8 +20,8 @@ struct TrainRecipe {
   std::string corpus;     // training text
   std::string init;       // checkpoint to start from (an earlier stage); empty: random weights
   uint64_t seed = 1;
-  ModelConfig model;                 // architecture; vocab_size comes from the tokenizer
-  double retrieval_fraction = 0.5;   // share of sequences that are retrieval episodes
+  ModelConfig model;                // architecture; vocab_size comes from the tokenizer
+  double retrieval_fraction = 0.5;  // share of sequences that are retrieval episodes
   // Share of sequences that are a random token string and its repeat (copy training), and
   // the longest such string (lengths uniform in [8, copy_tokens]); the rest are text.
   double copy_fraction = 0;
