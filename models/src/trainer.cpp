@@ -23,8 +23,7 @@
 namespace cachegen {
 
 namespace {
-// Padded positions per forward pass of the trainer (bounds activation memory, ~0.4 GB for the
-// built-in model's shape, and padding).
+// Padded positions per forward pass of the trainer: bounds activation memory and padding.
 constexpr int64_t kMicroBatchTokens = 8192;
 }  // namespace
 
