@@ -152,33 +152,46 @@ struct LlamaModel::Impl {
     return out.transpose(0, 1).reshape({tq, heads * d});
   }
 
+  // One attention projection of normed hidden states n [..., T, hidden] into `heads` heads:
+  // [..., heads, T, D], with RoPE (cos, sin [T, D]) when `rotate`.
+  at::Tensor project(const at::Tensor& n, const at::Tensor& weight, const at::Tensor& bias,
+                     int64_t heads, const at::Tensor& cos, const at::Tensor& sin,
+                     bool rotate) const {
+    std::vector<int64_t> shape = n.sizes().vec();
+    shape.back() = heads;
+    shape.push_back(config.head_dim);
+    at::Tensor x = at::linear(n, weight, bias).view(shape).transpose(-3, -2);
+    return rotate ? x * cos + rotate_half(x) * sin : x;
+  }
+
+  // x + the layer's SwiGLU MLP of x; x [..., hidden].
+  at::Tensor add_mlp(const Layer& w, const at::Tensor& x) const {
+    at::Tensor n = rms_norm(x, w.post_norm);
+    return x + at::linear(at::silu(at::linear(n, w.gate)) * at::linear(n, w.up), w.down);
+  }
+
   // One forward pass. ids [T]; past_k/past_v per layer [Hkv, P, D] (may be undefined).
   // Returns hidden states after the final norm [T, hidden] and updates the per-layer KV.
   at::Tensor forward(const at::Tensor& ids, std::vector<at::Tensor>& ks,
                      std::vector<at::Tensor>& vs) const {
     const int64_t t = ids.size(0);
     const int64_t past = ks[0].defined() ? ks[0].size(1) : 0;
-    const int64_t h = config.num_attention_heads, hkv = config.num_key_value_heads,
-                  d = config.head_dim;
+    const int64_t h = config.num_attention_heads, hkv = config.num_key_value_heads;
     auto [cos, sin] = rope(past, t);  // [T, D]
     at::Tensor x = embed.index_select(0, ids);
     for (size_t l = 0; l < layers.size(); ++l) {
       const Layer& w = layers[l];
       at::Tensor n = rms_norm(x, w.input_norm);
-      at::Tensor q = at::linear(n, w.q, w.q_bias).view({t, h, d}).transpose(0, 1);
-      at::Tensor k = at::linear(n, w.k, w.k_bias).view({t, hkv, d}).transpose(0, 1);
-      at::Tensor v = at::linear(n, w.v, w.v_bias).view({t, hkv, d}).transpose(0, 1);
-      q = q * cos + rotate_half(q) * sin;
-      k = k * cos + rotate_half(k) * sin;
+      at::Tensor q = project(n, w.q, w.q_bias, h, cos, sin, true);  // [H, T, D]
+      at::Tensor k = project(n, w.k, w.k_bias, hkv, cos, sin, true);
+      at::Tensor v = project(n, w.v, w.v_bias, hkv, cos, sin, false);
       if (past > 0) {
         k = at::cat({ks[l], k}, 1);
         v = at::cat({vs[l], v}, 1);
       }
       ks[l] = k.contiguous();
       vs[l] = v.contiguous();
-      x = x + at::linear(attention(q, ks[l], vs[l], past), w.o);
-      n = rms_norm(x, w.post_norm);
-      x = x + at::linear(at::silu(at::linear(n, w.gate)) * at::linear(n, w.up), w.down);
+      x = add_mlp(w, x + at::linear(attention(q, ks[l], vs[l], past), w.o));
     }
     return rms_norm(x, final_norm);
   }
@@ -189,23 +202,18 @@ struct LlamaModel::Impl {
   // against forward() sequence by sequence (trainer_test).
   at::Tensor forward_batch(const at::Tensor& ids) const {
     const int64_t b = ids.size(0), t = ids.size(1);
-    const int64_t h = config.num_attention_heads, hkv = config.num_key_value_heads,
-                  d = config.head_dim;
+    const int64_t h = config.num_attention_heads, hkv = config.num_key_value_heads;
     auto [cos, sin] = rope(0, t);  // [T, D], broadcast over [B, heads, T, D]
     at::Tensor x = embed.index_select(0, ids.reshape({-1})).view({b, t, config.hidden_size});
     for (const Layer& w : layers) {
       at::Tensor n = rms_norm(x, w.input_norm);
-      at::Tensor q = at::linear(n, w.q, w.q_bias).view({b, t, h, d}).transpose(1, 2);
-      at::Tensor k = at::linear(n, w.k, w.k_bias).view({b, t, hkv, d}).transpose(1, 2);
-      at::Tensor v = at::linear(n, w.v, w.v_bias).view({b, t, hkv, d}).transpose(1, 2);
-      q = q * cos + rotate_half(q) * sin;
-      k = k * cos + rotate_half(k) * sin;
+      at::Tensor q = project(n, w.q, w.q_bias, h, cos, sin, true);  // [B, H, T, D]
+      at::Tensor k = project(n, w.k, w.k_bias, hkv, cos, sin, true);
+      at::Tensor v = project(n, w.v, w.v_bias, hkv, cos, sin, false);
       // Query head i reads KV head i / (H / Hkv), as in forward() and Hugging Face.
       at::Tensor attended = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true,
                                                              std::nullopt, /*enable_gqa=*/true);
-      x = x + at::linear(attended.transpose(1, 2).reshape({b, t, h * d}), w.o);
-      n = rms_norm(x, w.post_norm);
-      x = x + at::linear(at::silu(at::linear(n, w.gate)) * at::linear(n, w.up), w.down);
+      x = add_mlp(w, x + at::linear(attended.transpose(1, 2).reshape({b, t, -1}), w.o));
     }
     return rms_norm(x, final_norm);
   }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <random>
 
 #include "cachegen/core/byte_io.h"
@@ -175,8 +176,7 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
     // Shortest first, in micro-batches of at most kMicroBatchTokens padded positions, so that
     // a 2K-token record does not pad a batch of 100-token ones (gradients accumulate).
     std::vector<size_t> order(batch.size());
-    for (size_t i = 0; i < order.size(); ++i)
-      order[i] = i;
+    std::iota(order.begin(), order.end(), size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       return batch[a].tokens.size() < batch[b].tokens.size();
     });
@@ -207,6 +207,7 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
         double total = 0;
         for (float w : s.scored)
           total += w;
+        auto next_first = s.first_answer_token.begin();  // ascending, like i
         for (int64_t i = 0; i < n; ++i) {
           const float w = s.scored[static_cast<size_t>(i)];
           if (w <= 0)
@@ -215,8 +216,9 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
           row_targets.push_back(s.tokens[static_cast<size_t>(i) + 1]);
           row_sequence.push_back(b);
           row_weights.push_back(static_cast<float>(w / total / static_cast<double>(batch.size())));
-          row_first.push_back(
-              std::count(s.first_answer_token.begin(), s.first_answer_token.end(), i) > 0);
+          const bool is_first = next_first != s.first_answer_token.end() && *next_first == i;
+          next_first += is_first;
+          row_first.push_back(is_first);
         }
         tokens += n;
       }
