@@ -1,11 +1,27 @@
-# cachegen_add_module(NAME SOURCES ... DEPS ... TESTS ...)
-# Builds library cachegen_<NAME> from <module>/src, exposes <module>/include, and one gtest
-# binary <NAME>_tests from TESTS. Every module has the same shape: include/, src/, test/, bench/.
+# cachegen_add_module(NAME SOURCES ... [PLUGIN_DIRS dir ...] DEPS ... TESTS ... [TEST_DEPS ...])
+# Builds the archive cachegen_<NAME>_lib from <module>/src, exposes <module>/include, and one
+# gtest binary <NAME>_tests from TESTS. Every module has the same shape: include/, src/, test/,
+# bench/.
+#
+# Plug-ins register themselves from static initializers (core/registry.h) that nothing else
+# references, so consumers link the target cachegen_<NAME>, which pulls in the *whole* archive.
+# Every .cpp file in a PLUGIN_DIRS folder is part of the module without being listed here: a
+# new plug-in is one new file (CONFIGURE_DEPENDS re-globs when files are added).
 function(cachegen_add_module NAME)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
-  add_library(cachegen_${NAME} STATIC ${ARG_SOURCES})
-  target_include_directories(cachegen_${NAME} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
-  target_link_libraries(cachegen_${NAME} PUBLIC ${ARG_DEPS} PRIVATE cachegen_flags)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PLUGIN_DIRS;DEPS;TESTS;TEST_DEPS" ${ARGN})
+  set(sources ${ARG_SOURCES})
+  foreach(dir ${ARG_PLUGIN_DIRS})
+    file(GLOB plugin_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
+    list(APPEND sources ${plugin_sources})
+  endforeach()
+  add_library(cachegen_${NAME}_lib STATIC ${sources})
+  # src/: the module's private headers, for its plug-in folders.
+  target_include_directories(cachegen_${NAME}_lib PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+                                                  PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(cachegen_${NAME}_lib PUBLIC ${ARG_DEPS} PRIVATE cachegen_flags)
+  add_library(cachegen_${NAME} INTERFACE)
+  target_link_libraries(cachegen_${NAME}
+                        INTERFACE "$<LINK_LIBRARY:WHOLE_ARCHIVE,cachegen_${NAME}_lib>")
   if(ARG_TESTS AND TARGET GTest::gtest)  # (the codec-only GPU build may have no GTest)
     add_executable(${NAME}_tests ${ARG_TESTS})
     target_link_libraries(${NAME}_tests PRIVATE cachegen_${NAME} ${ARG_TEST_DEPS} cachegen_flags

@@ -25,24 +25,50 @@ std::vector<int64_t> CachegenPlan::count_offsets() const {
   return offsets;
 }
 
-CachegenFormat::CachegenFormat(Options& options, const CodecContext& context) {
-  level_ = static_cast<int>(options.get_int("level", 2, kMinLevel, kMaxLevel));
-  std::string key_bins = options.get_string("key_bins", "");
-  std::string value_bins = options.get_string("value_bins", "");
+const OptionSchema& cachegen_options() {
+  static const OptionSchema schema = {
+      integer_option("level", 2, kMinLevel, kMaxLevel,
+                     "the reference's quantization level (bins per layer group); 1 is smallest"),
+      text_option("key_bins", "", "bins per layer for keys, e.g. 32*10,16*22 (overrides level)"),
+      text_option("value_bins", "", "bins per layer for values (overrides level)"),
+      choice_option("coder", "rans", {"rans", "ac"},
+                    "entropy coder: interleaved rANS, or the reference arithmetic coder"),
+      bool_option("delta", false, "the paper's anchor/delta encoding over token groups"),
+      integer_option("delta_group", 10, 2, 1 << 16, "tokens per anchor group (delta=on)"),
+      integer_option("anchor_bins", 256, 4, 256, "bins of anchor tokens (delta=on)"),
+      integer_option("precision", 16, kMinPrecision, kMaxPrecision,
+                     "probability table precision in bits"),
+      integer_option("lanes", 32, 1, 256, "interleaved coder states per stream"),
+      integer_option("lane_channels", 0, 0, 1 << 16,
+                     "channels per lane; 0: 4 with rans, 1 with ac"),
+      choice_option("tables", "chunk", {"chunk", "profile"},
+                    "probability tables shipped per chunk, or from an offline profile"),
+      file_option("profile", "offline profile file (cachegen profile); implies tables=profile"),
+      text_option("profile_id", "", "the profile's id, written into containers (decode looks it "
+                                    "up among the given profiles)")};
+  return schema;
+}
+
+CachegenFormat::CachegenFormat(const Options& options, const CodecContext& context) {
+  level_ = static_cast<int>(options.integer("level"));
+  std::string key_bins = options.text("key_bins");
+  std::string value_bins = options.text("value_bins");
   if (!key_bins.empty())
     key_bins_ = parse_bins(key_bins, "codec 'cachegen' option 'key_bins'");
   if (!value_bins.empty())
     value_bins_ = parse_bins(value_bins, "codec 'cachegen' option 'value_bins'");
-  coder_ = options.get_choice("coder", "rans", {"rans", "ac"});
-  delta_ = options.get_bool("delta", false);
-  delta_group_ = options.get_int("delta_group", 10, 2, 1 << 16);
-  anchor_bins_ = static_cast<int>(options.get_int("anchor_bins", 256, 4, 256));
-  precision_ = static_cast<int>(options.get_int("precision", 16, kMinPrecision, kMaxPrecision));
-  lanes_ = static_cast<int>(options.get_int("lanes", 32, 1, 256));
-  lane_channels_ = options.get_int("lane_channels", coder_ == "ac" ? 1 : 4, 1, 1 << 16);
-  tables_ = options.get_choice("tables", "chunk", {"chunk", "profile"});
-  std::string profile_path = options.get_string("profile", "");
-  std::string profile_id = options.get_string("profile_id", "");
+  coder_ = options.text("coder");
+  delta_ = options.flag("delta");
+  delta_group_ = options.integer("delta_group");
+  anchor_bins_ = static_cast<int>(options.integer("anchor_bins"));
+  precision_ = static_cast<int>(options.integer("precision"));
+  lanes_ = static_cast<int>(options.integer("lanes"));
+  lane_channels_ = options.integer("lane_channels");
+  if (lane_channels_ == 0)
+    lane_channels_ = coder_ == "ac" ? 1 : 4;
+  tables_ = options.text("tables");
+  std::string profile_path = options.text("profile");
+  std::string profile_id = options.text("profile_id");
   if (!profile_path.empty()) {
     tables_ = "profile";
     profile_ = ProbabilityProfile::load(profile_path);

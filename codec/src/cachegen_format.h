@@ -86,11 +86,14 @@ struct CachegenChunk {
   uint64_t payload_file_offset = 0;
 };
 
+// The cachegen codec's options, declared once for the CPU codec, `cachegen profile` and the GPU
+// codec (which takes the same options).
+const OptionSchema& cachegen_options();
+
 class CachegenFormat {
  public:
-  // Reads the codec's options (level, key_bins, value_bins, coder, delta, delta_group,
-  // anchor_bins, precision, lanes, lane_channels, tables, profile, profile_id).
-  CachegenFormat(Options& options, const CodecContext& context);
+  // Reads the codec's options (cachegen_options(), already validated).
+  CachegenFormat(const Options& options, const CodecContext& context);
 
   // Every parameter with the per-layer bins resolved for `layers` (what containers store);
   // layers < 0 leaves bins as given.

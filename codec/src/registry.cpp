@@ -2,31 +2,13 @@
 
 #include <map>
 
-#include "cachegen/codec/codecs.h"
 #include "cachegen/codec/container.h"
 
 namespace cachegen {
 
-CodecRegistry& codec_registry() {
-  static CodecRegistry registry = [] {
-    CodecRegistry r("codec");
-    // One line per codec: name, description, factory.
-    r.add("identity", "raw values in the input dtype (or f16/bf16)", make_identity_codec);
-    r.add("quant", "uniform absmax quantization, per token or per block", make_quant_codec);
-    r.add("kivi", "KIVI asymmetric 2/4-bit, keys per channel, values per token", make_kivi_codec);
-    r.add("cachegen", "CacheGen: layer-wise bins, anchor/delta, per-channel entropy coding",
-          make_cachegen_codec);
-    return r;
-  }();
-  return registry;
-}
-
-std::unique_ptr<Codec> make_codec(const std::string& name, Options options,
+std::unique_ptr<Codec> make_codec(const std::string& name, const Options& options,
                                   const CodecContext& context) {
-  Options named(options.values(), str("codec '", name, "'"));
-  std::unique_ptr<Codec> codec = codec_registry().create(name, named, context);
-  named.finish();
-  return codec;
+  return codec_registry().create(name, options, context);
 }
 
 std::vector<uint8_t> encode_chunks(const Codec& codec, const KVCache& kv, int64_t chunk_tokens,

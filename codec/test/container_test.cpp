@@ -26,16 +26,6 @@ TEST(Container, HeaderFieldsRoundTrip) {
   EXPECT_NE(views[0].header().params.find("key_bins="), std::string::npos);
 }
 
-TEST(Container, EveryTruncationIsRejected) {
-  for (const char* name : {"cachegen", "quant", "kivi", "identity"}) {
-    std::vector<uint8_t> bytes = sample_file(name, "");
-    CodecContext context;
-    for (size_t cut = 0; cut < bytes.size(); ++cut) {
-      std::vector<uint8_t> part(bytes.begin(), bytes.begin() + static_cast<long>(cut));
-      EXPECT_THROW(decode_file(part, "x", context), Error) << name << " cut at " << cut;
-    }
-  }
-}
 
 TEST(Container, EveryBitFlipIsRejected) {
   std::vector<uint8_t> bytes = sample_file("cachegen", "level=2;delta=on");

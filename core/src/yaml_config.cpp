@@ -3,6 +3,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "cachegen/core/options.h"
+
 namespace cachegen {
 
 YAML::Node load_yaml_file(const std::string& path) {
@@ -81,10 +83,8 @@ void YamlMap::finish() const {
     const auto key = yaml_scalar(it->first, source_, "a key");
     if (known_.count(key))
       continue;
-    std::string valid;
-    for (const auto& k : known_)
-      valid += (valid.empty() ? "" : ", ") + k;
-    fail(at(it->first), "unknown key '", path(key), "'; valid: ", valid);
+    fail(at(it->first), unknown_name_message("key", path(key),
+                                             std::vector<std::string>(known_.begin(), known_.end())));
   }
 }
 

@@ -73,17 +73,10 @@ void CliArgs::expect_positionals(size_t min, size_t max, const std::string& usag
   }
 }
 
-Options network_options_from(const CliArgs& args, const std::string& assignments_flag,
-                             const std::string& owner) {
+Options assignments(const CliArgs& args, const std::string& flag, const std::string& owner) {
   Options options({}, owner);
-  for (const std::string& assignment : args.get_all(assignments_flag))
+  for (const std::string& assignment : args.get_all(flag))
     options.add_assignment(assignment);
-  const std::pair<const char*, const char*> flags[] = {
-      {"bandwidth-gbps", "bandwidth_gbps"}, {"rtt-ms", "rtt_ms"}, {"trace", "trace"}};
-  for (const auto& [flag, key] : flags) {
-    if (args.has(flag))
-      options.set(key, args.get(flag, ""));
-  }
   return options;
 }
 

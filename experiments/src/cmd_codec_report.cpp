@@ -5,7 +5,8 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "cachegen/codec/codecs.h"
+#include "cachegen/codec/profile.h"
+#include "cachegen/codec/registry.h"
 #include "cachegen/core/byte_io.h"
 #include "cachegen/core/kv_io.h"
 #include "cachegen/core/parallel.h"

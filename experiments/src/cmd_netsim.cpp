@@ -7,7 +7,7 @@
 #include "cachegen/core/timer.h"
 #include "cachegen/experiments/cli_args.h"
 #include "cachegen/experiments/commands.h"
-#include "cachegen/netsim/registry.h"
+#include "cachegen/core/network.h"
 #include "cachegen/netsim/trace_io.h"
 
 namespace cachegen {
@@ -32,12 +32,12 @@ std::vector<uint64_t> parse_sizes(const std::string& text) {
 }  // namespace
 
 int run_netsim(int argc, char** argv) {
-  CliArgs args("netsim", argc, argv,
-               {"backend", "trace", "bandwidth-gbps", "rtt-ms", "bytes", "opt"}, {"json"});
+  CliArgs args("netsim", argc, argv, {"backend", "bytes", "net"}, {"json"});
   args.expect_positionals(0, 0,
-                          "--backend ns3|fluid (--trace FILE | --bandwidth-gbps X) --rtt-ms Y "
-                          "--bytes N[,N...] [--opt KEY=VALUE ...] [--json]");
-  Options options = network_options_from(args, "opt", "command line");
+                          "--backend ns3|fluid --bytes N[,N...] [--net KEY=VALUE ...] [--json] "
+                          "(KEY: the network options, `cachegen list`; e.g. --net trace=FILE "
+                          "--net rtt_ms=10)");
+  Options options = assignments(args, "net", "command line");
   if (!args.has("bytes"))
     fail("cachegen netsim: --bytes N[,N...] is required");
   std::vector<uint64_t> sizes = parse_sizes(args.get("bytes", ""));

@@ -4,44 +4,36 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cachegen/core/dataset.h"
 #include "cachegen/core/error.h"
-#include "cachegen/core/streamer.h"
+#include "cachegen/core/network.h"
 #include "cachegen/experiments/cli_args.h"
 #include "cachegen/experiments/commands.h"
 #include "cachegen/experiments/hardware_profile_io.h"
-#include "cachegen/experiments/stream_setup.h"
-#include "cachegen/netsim/registry.h"
-#if CACHEGEN_HAVE_TORCH
 #include "cachegen/experiments/model_context.h"
-#endif
+#include "cachegen/experiments/stream_setup.h"
+#include "cachegen/stream/streamer.h"
 
 namespace cachegen {
 
 namespace {
 const char kUsage[] =
-    "[--model DIR | --synthetic] [--hardware PROFILE.yaml] [--timing measured|profile] "
-    "[--context-tokens 2048] [--chunk-tokens 1536] [--level NAME=CODEC[:K=V;...] ...] "
-    "[--controller cachegen] [--controller-opt K=V ...] [--network fluid] [--bandwidth-gbps X] "
-    "[--rtt-ms Y] [--trace FILE] [--net-opt K=V ...] [--slo-s 1] [--no-overlap] [--seed 1] "
-    "[--question-tokens 32] [--threads N] [--json]";
+    "[--model SPEC | --synthetic] [--dataset SPEC] [--hardware PROFILE.yaml] "
+    "[--timing measured|profile] "
+    "[--context-tokens 2048] [--chunk-tokens 1536] [--encoding NAME=CODEC[:K=V;...] ...] "
+    "[--controller NAME[:K=V;...]] [--network fluid] [--net KEY=VALUE ...] [--slo-s 1] "
+    "[--no-overlap] [--seed 1] [--question-tokens 32] [--threads N] [--json]";
 
-Options options_from(const CliArgs& args, const std::string& flag, const std::string& owner) {
-  Options options({}, owner);
-  for (const std::string& assignment : args.get_all(flag))
-    options.add_assignment(assignment);
-  return options;
-}
-
-const char* level_name(const ChunkStore& store, int level) {
-  return level == kTextLevel ? "text" : store.levels()[static_cast<size_t>(level)].name.c_str();
+const char* choice_name(const ChunkStore& store, int choice) {
+  return choice == kTextChoice ? "text"
+                               : store.encodings()[static_cast<size_t>(choice)].name.c_str();
 }
 }  // namespace
 
 int run_stream(int argc, char** argv) {
   CliArgs args("stream", argc, argv,
-               {"model", "hardware", "timing", "context-tokens", "chunk-tokens", "level",
-                "controller", "controller-opt", "network", "bandwidth-gbps", "rtt-ms", "trace",
-                "net-opt", "slo-s", "seed", "question-tokens", "threads"},
+               {"model", "dataset", "hardware", "timing", "context-tokens", "chunk-tokens", "encoding",
+                "controller", "network", "net", "slo-s", "seed", "question-tokens", "threads"},
                {"synthetic", "no-overlap", "json"});
   args.expect_positionals(0, 0, kUsage);
   const int64_t context_tokens = args.get_int("context-tokens", 2048);
@@ -56,14 +48,11 @@ int run_stream(int argc, char** argv) {
   const ComputeTiming timing =
       parse_compute_timing(args.get("timing", profiled ? "profile" : "measured"));
 
-  // The context: synthetic KV of the profile's model shape, or the model's KV of a
-  // line-retrieval episode.
+  // The context: synthetic KV of the profile's model shape, or the model's KV of a dataset
+  // request (a line-retrieval record by default).
   StreamContext context;
-  LanguageModel* model = nullptr;
-#if CACHEGEN_HAVE_TORCH
-  std::unique_ptr<LlamaModel> llama;
-  std::unique_ptr<Tokenizer> tokenizer;
-#endif
+  std::unique_ptr<LanguageModel> model;
+  DatasetRequest request_text;
   if (args.has("synthetic")) {
     if (!profiled)
       fail("cachegen stream: --synthetic needs --hardware (the model shape comes from it)");
@@ -71,32 +60,33 @@ int run_stream(int argc, char** argv) {
     shape.tokens = context_tokens;
     context = synthetic_context(shape, seed, args.get_int("question-tokens", 32));
   } else {
-#if CACHEGEN_HAVE_TORCH
-    const std::string dir = args.get("model", CACHEGEN_SOURCE_DIR "/models/builtin");
-    llama = LlamaModel::load(dir, ModelLoadOptions{"cpu", "", threads});
-    tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(dir + "/tokenizer.json"));
-    context = retrieval_context(*llama, *tokenizer, context_tokens, chunk_tokens, seed);
-    model = llama.get();
-#else
-    fail("cachegen stream: this build has no models (CACHEGEN_WITH_TORCH=OFF); use --synthetic");
-#endif
+    model = load_model(parse_model_spec(args.get("model", "builtin")), threads);
+    const auto [dataset_name, dataset_options] =
+        split_plugin_spec(args.get("dataset", "line_retrieval"));
+    std::unique_ptr<Dataset> dataset = dataset_registry().create(
+        dataset_name, Options::parse(dataset_options, "dataset"), *model->tokenizer());
+    request_text = dataset->request(seed, context_tokens, 1);
+    if (request_text.question.empty())
+      fail("cachegen stream: dataset '", dataset_name, "' has no questions; use a QA dataset");
+    context = model_context(*model, *model->tokenizer(), request_text.context, chunk_tokens);
+    context.question = request_text.question;
+    context.question_tokens = static_cast<int64_t>(context.question.size());
+    context.answer = request_text.answers.front();
   }
 
-  std::vector<LevelSpec> specs;
-  for (const std::string& text : args.get_all("level"))
-    specs.push_back(parse_level_spec(text));
+  std::vector<EncodingSpec> specs;
+  for (const std::string& text : args.get_all("encoding"))
+    specs.push_back(parse_encoding_spec(text));
   if (specs.empty())
-    specs = default_levels();
+    specs = default_encodings();
   ChunkStore store =
-      ChunkStore::build(context.kv, make_store_levels(specs, threads), chunk_tokens, context.text);
+      ChunkStore::build(context.kv, make_store_encodings(specs, threads), chunk_tokens, context.text);
 
   std::unique_ptr<NetworkModel> network =
-      make_network(args.get("network", "fluid"), network_options_from(args, "net-opt", "network"));
+      make_network(args.get("network", "fluid"), assignments(args, "net", "network"));
   const std::string controller_name = args.get("controller", "cachegen");
-  std::unique_ptr<Controller> controller =
-      make_controller(controller_name,
-                      options_from(args, "controller-opt", "controller '" + controller_name + "'"));
-  ChunkCompute compute(timing, profiled ? &profiled->profile : nullptr, model, true);
+  std::unique_ptr<Controller> controller = make_controller(controller_name);
+  ChunkCompute compute(timing, profiled ? &profiled->profile : nullptr, model.get(), true);
   StreamRequest request;
   request.question = context.question;
   request.question_tokens = context.question_tokens;
@@ -106,10 +96,8 @@ int run_stream(int argc, char** argv) {
 
   const double kv_error = kv_relative_error(out.kv, store.reference());
   std::string reply;
-#if CACHEGEN_HAVE_TORCH
-  if (llama)
-    reply = answer_on_kv(*llama, *tokenizer, out.kv, context.question, 8);
-#endif
+  if (model)
+    reply = answer_on_kv(*model, *model->tokenizer(), out.kv, request_text, 8);
   if (args.has("json")) {
     nlohmann::ordered_json j;
     j["controller"] = controller_name;
@@ -132,7 +120,7 @@ int run_stream(int argc, char** argv) {
     }
     j["chunks"] = nlohmann::ordered_json::array();
     for (const ChunkOutcome& c : out.chunks) {
-      j["chunks"].push_back({{"level", level_name(store, c.level)},
+      j["chunks"].push_back({{"encoding", choice_name(store, c.choice)},
                              {"bytes", c.bytes},
                              {"start_s", c.start_s},
                              {"arrival_s", c.arrival_s},
@@ -142,11 +130,11 @@ int run_stream(int argc, char** argv) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("%-6s %-8s %12s %10s %10s %10s %10s\n", "chunk", "level", "bytes", "start_s",
+  std::printf("%-6s %-8s %12s %10s %10s %10s %10s\n", "chunk", "encoding", "bytes", "start_s",
               "arrival_s", "gpu_from_s", "gpu_s");
   for (size_t i = 0; i < out.chunks.size(); ++i) {
     const ChunkOutcome& c = out.chunks[i];
-    std::printf("%-6zu %-8s %12llu %10.4f %10.4f %10.4f %10.4f\n", i, level_name(store, c.level),
+    std::printf("%-6zu %-8s %12llu %10.4f %10.4f %10.4f %10.4f\n", i, choice_name(store, c.choice),
                 static_cast<unsigned long long>(c.bytes), c.start_s, c.arrival_s, c.compute_start_s,
                 c.compute_s);
   }

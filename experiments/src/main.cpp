@@ -28,6 +28,8 @@ const Subcommand kSubcommands[] = {
     {"run", cachegen::run_run,
      "run a sweep config: CONFIG.yaml [--out DIR] [--resume] [--shard I/N]"},
     {"merge", cachegen::run_merge, "join the results of sharded runs: --out DIR SHARD_DIR..."},
+    {"list", cachegen::run_list,
+     "every plug-in family, its names and their options [FAMILY] [--json]"},
     {"stream", cachegen::run_stream,
      "load one context through the streaming engine; print TTFT, choices and quality"},
 #if CACHEGEN_HAVE_TORCH

@@ -1,26 +1,70 @@
 #include "cachegen/experiments/run_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
 #include "cachegen/codec/registry.h"
-#include "cachegen/core/controller.h"
+#include "cachegen/core/dataset.h"
 #include "cachegen/core/error.h"
+#include "cachegen/core/network.h"
 #include "cachegen/core/yaml_config.h"
-#include "cachegen/experiments/datasets.h"
 #include "cachegen/experiments/hardware_profile_io.h"
-#include "cachegen/netsim/registry.h"
+#include "cachegen/stream/controller.h"
 
 namespace cachegen {
 
+const OptionSchema& run_options() {
+  static const OptionSchema schema = {
+      text_option("name", "", "results go to results/runs/NAME/ unless --out (default: file stem)"),
+      text_option("model", "builtin",
+                  "builtin, a language model NAME[:KEY=VALUE;...] (llama:path=DIR), a checkpoint "
+                  "directory, or synthetic (KV of the hardware profile's model shape, no text)"),
+      file_option("hardware",
+                  "hardware profile (configs/hardware/): times for timing: profile, KV shape for "
+                  "synthetic"),
+      choice_option("timing", "measured", {"measured", "profile"},
+                    "measured: the real codec and model here, timed; profile: the hardware "
+                    "profile's times (the real work still runs, for quality)"),
+      text_option("dataset", "line_retrieval",
+                  "a dataset NAME[:KEY=VALUE;...], e.g. text:path=FILE (`cachegen list`)"),
+      integer_option("context_tokens", 1024, 16, 1 << 24,
+                     "tokens of context (file contexts longer than this are cut)"),
+      integer_option("chunk_tokens", 1536, 1, 1 << 24, "tokens per chunk (the paper's 1.5K)"),
+      integer_option("question_tokens", 32, 1, 1 << 20,
+                     "question length for synthetic (priced by the profile)"),
+      integer_option("eval_tokens", 128, 2, 1 << 20, "text datasets: tokens scored after the context"),
+      integer_option("max_new_tokens", 16, 1, 4096, "QA datasets: longest answer generated"),
+      text_option("controller", "cachegen",
+                  "a controller NAME[:KEY=VALUE;...]: cachegen, fixed:encoding=E, quant, text, "
+                  "oracle"),
+      text_option("encoding", "",
+                  "a store encoding's name: the fixed controller on it (overrides controller)"),
+      text_option("codec", "", "store only the encodings of this codec"),
+      text_option("network", "fluid", "the network model (its options are the net.* keys)"),
+      number_option("slo_s", 1, 1e-9, 1e9, "TTFT objective; rows say whether it was met"),
+      bool_option("overlap", true, "transfers overlap the GPU work of earlier chunks"),
+      integer_option("seed", 1, 0, int64_t{1} << 50,
+                     "request r of every point uses seed + r (its context)"),
+      integer_option("requests", 1, 1, 1'000'000'000, "requests per point"),
+      integer_option("threads", 0, 0, 1024, "CPU threads for codecs and the model (0: all)")};
+  return schema;
+}
+
 namespace {
-// The keys that take one value and can be swept.
-const std::vector<std::string> kScalarKeys = {
-    "name",           "model",          "hardware",     "timing",          "dataset",
-    "dataset_path",   "context_tokens", "chunk_tokens", "question_tokens", "eval_tokens",
-    "max_new_tokens", "controller",     "level",        "codec",           "network",
-    "bandwidth_gbps", "trace",          "rtt_ms",       "slo_s",           "overlap",
-    "seed",           "requests",       "threads"};
+constexpr const char* kNetPrefix = "net.";
+
+// Spellings of earlier versions, and what they are now.
+const std::map<std::string, std::string>& moved_keys() {
+  static const std::map<std::string, std::string> moved = {
+      {"bandwidth_gbps", "net.bandwidth_gbps"},
+      {"trace", "net.trace"},
+      {"rtt_ms", "net.rtt_ms"},
+      {"level", "encoding"},
+      {"levels", "encodings"},
+      {"dataset_path", "dataset: \"NAME:path=FILE\""}};
+  return moved;
+}
 
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
@@ -29,147 +73,132 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-// Splits "name:key=value;..." into name and options.
-std::pair<std::string, std::string> split_plugin(const std::string& text) {
-  const size_t colon = text.find(':');
-  return {text.substr(0, colon), colon == std::string::npos ? "" : text.substr(colon + 1)};
+bool is_net_key(const std::string& key) {
+  return key.rfind(kNetPrefix, 0) == 0 && key.size() > 4;
 }
 
-bool is_file(const std::string& path) {
-  std::error_code error;  // a name too long or otherwise unusable is just not a file
-  return std::filesystem::is_regular_file(path, error);
+// The keys a config may set or sweep: run keys and net.* keys.
+void check_key(const YamlMap& top, const YAML::Node& key_node, const std::string& key) {
+  auto moved = moved_keys().find(key);
+  if (moved != moved_keys().end())
+    fail(top.at(key_node), "key '", key, "' is now '", moved->second, "'");
+  if (is_net_key(key))
+    return;
+  std::vector<std::string> valid;
+  for (const OptionSpec& spec : run_options())
+    valid.push_back(spec.name);
+  if (std::find(valid.begin(), valid.end(), key) == valid.end())
+    fail(top.at(key_node), unknown_name_message("key", key, valid), ", net.KEY");
 }
 
-// Reads one point's settings from `node` (the top level with the sweep's values put in).
-RunPoint parse_point(const YAML::Node& node, const RunConfig& config) {
-  YamlMap m(node, "", config.source);
-  for (const char* key : {"levels", "net", "sweep"})
-    m.allow(key);
-  RunPoint p;
-  m.get<std::string>("name", "");
-  p.model = m.get<std::string>("model", p.model);
-  p.hardware = m.get<std::string>("hardware", p.hardware);
-  p.timing = parse_compute_timing(
-      m.get_choice("timing", compute_timing_name(p.timing), {"measured", "profile"}));
-  p.dataset = m.get_choice("dataset", p.dataset, dataset_names());
-  p.dataset_path = m.get<std::string>("dataset_path", "");
-  p.context_tokens = static_cast<int64_t>(m.get_number("context_tokens", 1024, 16, 1 << 24));
-  p.chunk_tokens = static_cast<int64_t>(m.get_number("chunk_tokens", 1536, 1, 1 << 24));
-  p.question_tokens = static_cast<int64_t>(m.get_number("question_tokens", 32, 1, 1 << 20));
-  p.eval_tokens = static_cast<int64_t>(m.get_number("eval_tokens", 128, 2, 1 << 20));
-  p.max_new_tokens = static_cast<int64_t>(m.get_number("max_new_tokens", 16, 1, 4096));
-  p.controller = m.get<std::string>("controller", p.controller);
-  p.level = m.get<std::string>("level", "");
-  p.codec = m.get<std::string>("codec", "");
-  p.network = m.get<std::string>("network", p.network);
-  p.bandwidth_gbps = m.get_number("bandwidth_gbps", p.bandwidth_gbps, 1e-6, 1e6);
-  p.trace = m.get<std::string>("trace", "");
-  p.rtt_ms = m.get_number("rtt_ms", p.rtt_ms, 0.001, 1e6);
-  p.slo_s = m.get<double>("slo_s", p.slo_s);
-  p.overlap = m.get<bool>("overlap", true);
-  p.seed = static_cast<uint64_t>(m.get_number("seed", 1, 0, 1e15));
-  p.requests = static_cast<int64_t>(m.get_number("requests", 1, 1, 1e9));
-  p.threads = static_cast<int>(m.get_number("threads", 0, 0, 1024));
-  m.finish();
-
-  // Values that name things: each must exist.
-  auto at = [&](const std::string& key) { return m.at(node[key]) + "key '" + key + "': "; };
-  if (!(p.slo_s > 0))
-    fail(at("slo_s"), "the SLO must be positive, not ", p.slo_s);
-  const auto [controller, controller_options] = split_plugin(p.controller);
-  if (!controller_registry().contains(controller)) {
-    fail(at("controller"), "unknown controller '", controller,
-         "'; valid: ", controller_registry().joined_names());
-  }
+// Checks that a plug-in spec names a registered plug-in with valid options; errors at `where`.
+template <typename Check>
+void at_node(const std::string& where, Check check) {
   try {
-    make_controller(p.controller_name(), Options::parse(p.controller_options(), "controller"));
+    check();
   } catch (const Error& e) {
-    fail(at(p.level.empty() ? "controller" : "level"), e.what());
+    fail(where, e.what());
   }
-  std::vector<std::string> level_names, codecs;
-  for (const LevelSpec& level : config.levels) {
-    level_names.push_back(level.name);
-    codecs.push_back(level.codec);
+}
+
+// One point's settings from `values` (key -> node; net keys included).
+RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunConfig& config,
+                     const YamlMap& top) {
+  RunPoint p;
+  std::map<std::string, std::string> run;
+  for (const auto& [key, node] : values) {
+    const std::string text = yaml_scalar(node, config.source, "key '" + key + "'");
+    if (is_net_key(key))
+      p.net[key.substr(4)] = text;
+    else
+      run[key] = text;
   }
-  if (!p.level.empty() &&
-      std::find(level_names.begin(), level_names.end(), p.level) == level_names.end()) {
-    fail(at("level"), "no level '", p.level, "' in levels; valid: ", joined(level_names));
+  auto where = [&](const std::string& key) {
+    auto it = values.find(key);
+    return (it == values.end() ? config.source + ": " : top.at(it->second)) + "key '" + key +
+           "': ";
+  };
+  // The run keys: types, ranges and files, each error at its key's line.
+  for (const auto& [key, text] : run) {
+    Options one({{key, text}}, "value");
+    OptionSchema spec;
+    for (const OptionSpec& s : run_options()) {
+      if (s.name == key)
+        spec.push_back(s);
+    }
+    at_node(where(key), [&] { one.validate(spec); });
   }
-  if (!p.codec.empty() && std::find(codecs.begin(), codecs.end(), p.codec) == codecs.end())
-    fail(at("codec"), "no level uses codec '", p.codec, "'; the levels' codecs: ", joined(codecs));
-  if (!network_registry().contains(p.network)) {
-    fail(at("network"), "unknown network model '", p.network,
-         "'; valid: ", network_registry().joined_names());
+  p.run = Options(run, config.source);
+  p.run.validate(run_options());
+
+  // Values that name plug-ins: each must be registered, with valid options.
+  const ModelSpec model = parse_model_spec(p.run.text("model"));
+  const std::string network = p.run.text("network");
+  at_node(where("network"), [&] { network_registry().info(network); });
+  at_node(where(p.net.empty() ? "network" : kNetPrefix + p.net.begin()->first), [&] {
+    network_registry().validated(network, Options(p.net, ""));
+  });
+  at_node(where(p.run.text("encoding").empty() ? "controller" : "encoding"),
+          [&] { make_controller(p.controller_spec()); });
+  std::vector<std::string> encoding_names, codecs;
+  for (const EncodingSpec& encoding : config.encodings) {
+    encoding_names.push_back(encoding.name);
+    codecs.push_back(encoding.codec);
   }
-  if (!p.trace.empty() && !is_file(p.trace))
-    fail(at("trace"), "no such file: ", p.trace);
-  if (!p.hardware.empty()) {
-    if (!is_file(p.hardware))
-      fail(at("hardware"), "no such file: ", p.hardware);
-    load_hardware_profile(p.hardware);
+  const std::string encoding = p.run.text("encoding"), codec = p.run.text("codec");
+  if (!encoding.empty() && std::find(encoding_names.begin(), encoding_names.end(), encoding) ==
+                               encoding_names.end()) {
+    fail(where("encoding"), "no encoding '", encoding, "' in encodings; valid: ",
+         joined(encoding_names));
   }
-  if (p.timing == ComputeTiming::kProfile && p.hardware.empty())
-    fail(at("timing"), "timing 'profile' needs a hardware profile (key 'hardware')");
-  if (p.model == "synthetic") {
-    if (p.hardware.empty())
-      fail(at("model"), "model 'synthetic' takes its KV shape from key 'hardware'; none given");
-    if (p.timing == ComputeTiming::kMeasured)
-      fail(at("model"), "model 'synthetic' has no model to measure: set timing: profile");
-    if (p.dataset != "line_retrieval" && node["dataset"])
-      fail(at("dataset"), "model 'synthetic' has no text: leave 'dataset' out");
-  } else if (p.model != "builtin" && !is_file(p.model + "/config.json")) {
-    fail(at("model"), "'", p.model, "' is not builtin, synthetic, or a checkpoint directory ",
-         "with config.json");
-  }
-  if (dataset_needs_file(p.dataset) && p.model != "synthetic") {
-    if (p.dataset_path.empty())
-      fail(m.at(node["dataset"]), "dataset '", p.dataset, "' needs key 'dataset_path'");
-    if (!is_file(p.dataset_path))
-      fail(at("dataset_path"), "no such file: ", p.dataset_path);
+  if (!codec.empty() && std::find(codecs.begin(), codecs.end(), codec) == codecs.end())
+    fail(where("codec"), "no encoding uses codec '", codec, "'; the encodings' codecs: ",
+         joined(codecs));
+  const std::string hardware = p.run.text("hardware");
+  if (!hardware.empty())
+    at_node(where("hardware"), [&] { load_hardware_profile(hardware); });
+  if (p.timing() == ComputeTiming::kProfile && hardware.empty())
+    fail(where("timing"), "timing 'profile' needs a hardware profile (key 'hardware')");
+  if (model.synthetic()) {
+    if (hardware.empty())
+      fail(where("model"), "model 'synthetic' takes its KV shape from key 'hardware'; none given");
+    if (p.timing() == ComputeTiming::kMeasured)
+      fail(where("model"), "model 'synthetic' has no model to measure: set timing: profile");
+    if (run.count("dataset"))
+      fail(where("dataset"), "model 'synthetic' has no text: leave 'dataset' out");
+  } else {
+    at_node(where("model"), [&] { check_model_spec(model); });
+    const auto [dataset, dataset_options] = split_plugin_spec(p.run.text("dataset"));
+    at_node(where("dataset"), [&] {
+      dataset_registry().validated(dataset, Options::parse(dataset_options, "dataset"));
+    });
   }
   return p;
 }
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> RunPoint::settings() const {
-  auto num = [](double v) { return str(v); };
-  return {{"model", model},
-          {"hardware", hardware},
-          {"timing", compute_timing_name(timing)},
-          {"dataset", dataset},
-          {"dataset_path", dataset_path},
-          {"context_tokens", num(static_cast<double>(context_tokens))},
-          {"chunk_tokens", num(static_cast<double>(chunk_tokens))},
-          {"question_tokens", num(static_cast<double>(question_tokens))},
-          {"eval_tokens", num(static_cast<double>(eval_tokens))},
-          {"max_new_tokens", num(static_cast<double>(max_new_tokens))},
-          {"controller", controller},
-          {"level", level},
-          {"codec", codec},
-          {"network", network},
-          {"bandwidth_gbps", num(bandwidth_gbps)},
-          {"trace", trace},
-          {"rtt_ms", num(rtt_ms)},
-          {"slo_s", num(slo_s)},
-          {"overlap", overlap ? "true" : "false"},
-          {"seed", num(static_cast<double>(seed))},
-          {"requests", num(static_cast<double>(requests))},
-          {"threads", num(threads)}};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const OptionSpec& spec : run_options()) {
+    if (spec.name != "name" && spec.name != "seed" && spec.name != "threads")
+      out.emplace_back(spec.name, run.value_text(spec.name));
+  }
+  for (const auto& [key, value] : net)
+    out.emplace_back(kNetPrefix + key, value);
+  return out;
 }
 
-std::string RunPoint::controller_name() const {
-  return level.empty() ? split_plugin(controller).first : "fixed";
+std::string RunPoint::controller_spec() const {
+  const std::string encoding = run.text("encoding");
+  return encoding.empty() ? run.text("controller") : "fixed:encoding=" + encoding;
 }
 
-std::string RunPoint::controller_options() const {
-  return level.empty() ? split_plugin(controller).second : "level=" + level;
-}
-
-std::vector<LevelSpec> RunConfig::levels_for(const RunPoint& point) const {
-  std::vector<LevelSpec> out;
-  for (const LevelSpec& level : levels) {
-    if (point.codec.empty() || level.codec == point.codec || level.name == point.level)
-      out.push_back(level);
+std::vector<EncodingSpec> RunConfig::encodings_for(const RunPoint& point) const {
+  const std::string codec = point.run.text("codec"), encoding = point.run.text("encoding");
+  std::vector<EncodingSpec> out;
+  for (const EncodingSpec& spec : encodings) {
+    if (codec.empty() || spec.codec == codec || spec.name == encoding)
+      out.push_back(spec);
   }
   return out;
 }
@@ -178,52 +207,57 @@ RunConfig load_run_config(const std::string& path) {
   YAML::Node root = load_yaml_file(path);
   RunConfig config;
   config.source = path;
+  if (!root.IsMap())
+    fail(path, ": a config is a mapping of keys to values");
   YamlMap top(root, "", path);
-  config.name = top.get<std::string>("name", std::filesystem::path(path).stem().string());
 
-  // levels: name -> "codec[:key=value;...]", best quality first.
-  YAML::Node levels = top.child("levels");
-  if (levels && !levels.IsMap())
-    fail(top.at(levels), "'levels' must map level names to codec specs");
-  if (levels) {
-    for (auto it = levels.begin(); it != levels.end(); ++it) {
-      const auto name = yaml_scalar(it->first, path, "a level name");
-      LevelSpec spec =
-          parse_level_spec(name + "=" + yaml_scalar(it->second, path, "key 'levels." + name + "'"));
-      try {
-        make_store_levels({spec}, 1);
-      } catch (const Error& e) {
-        fail(top.at(it->second), "key 'levels.", name, "': ", e.what(),
-             "; valid codecs: ", codec_registry().joined_names());
-      }
-      config.levels.push_back(spec);
+  // The settings every point shares: top-level keys, with `net:` flattened to net.KEY.
+  std::map<std::string, YAML::Node> shared;
+  const YAML::Node& const_root = root;  // (lookups on a const node do not insert)
+  const YAML::Node encodings = const_root["encodings"], sweep = const_root["sweep"];
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const std::string key = yaml_scalar(it->first, path, "a key");
+    if (key == "encodings" || key == "sweep") {
+      continue;
+    } else if (key == "net") {
+      if (!it->second.IsMap())
+        fail(top.at(it->second), "'net' must map network option names to values");
+      for (auto n = it->second.begin(); n != it->second.end(); ++n)
+        shared[kNetPrefix + yaml_scalar(n->first, path, "a network option name")] = n->second;
+    } else {
+      check_key(top, it->first, key);
+      shared[key] = it->second;
+    }
+  }
+  config.name = shared.count("name") ? yaml_scalar(shared["name"], path, "key 'name'")
+                                     : std::filesystem::path(path).stem().string();
+
+  // encodings: name -> "codec[:key=value;...]", best quality first.
+  if (encodings && !encodings.IsMap())
+    fail(top.at(encodings), "'encodings' must map encoding names to codec specs");
+  if (encodings) {
+    for (auto it = encodings.begin(); it != encodings.end(); ++it) {
+      const auto name = yaml_scalar(it->first, path, "an encoding name");
+      EncodingSpec spec = parse_encoding_spec(
+          name + "=" + yaml_scalar(it->second, path, "key 'encodings." + name + "'"));
+      at_node(top.at(it->second) + "key 'encodings." + name + "': ",
+              [&] { make_store_encodings({spec}, 1); });
+      config.encodings.push_back(spec);
     }
   } else {
-    config.levels = default_levels();
-  }
-  YAML::Node net = top.child("net");
-  if (net) {
-    if (!net.IsMap())
-      fail(top.at(net), "'net' must map network option names to values");
-    for (auto it = net.begin(); it != net.end(); ++it) {
-      const auto key = yaml_scalar(it->first, path, "a network option name");
-      config.net_options[key] = yaml_scalar(it->second, path, "key 'net." + key + "'");
-    }
+    config.encodings = default_encodings();
   }
 
   // The sweep: key -> list of values.
-  YAML::Node sweep = top.child("sweep");
   std::vector<std::vector<YAML::Node>> values;
   if (sweep) {
     if (!sweep.IsMap())
       fail(top.at(sweep), "'sweep' must map keys to lists of values");
     for (auto it = sweep.begin(); it != sweep.end(); ++it) {
       const auto key = yaml_scalar(it->first, path, "a sweep key");
-      if (std::find(kScalarKeys.begin(), kScalarKeys.end(), key) == kScalarKeys.end() ||
-          key == "name") {
-        fail(top.at(it->first), "unknown sweep key 'sweep.", key,
-             "'; valid: ", joined(kScalarKeys));
-      }
+      check_key(top, it->first, key);
+      if (key == "name")
+        fail(top.at(it->first), "key 'name' cannot be swept");
       if (!it->second.IsSequence() || it->second.size() == 0)
         fail(top.at(it->second), "key 'sweep.", key, "' must be a non-empty list");
       if (std::find(config.axis_names.begin(), config.axis_names.end(), key) !=
@@ -236,6 +270,17 @@ RunConfig load_run_config(const std::string& path) {
         yaml_scalar(v, path, "each value of 'sweep." + key + "'");
     }
   }
+  std::set<std::string> net_keys;
+  for (const auto& [key, node] : shared) {
+    if (is_net_key(key))
+      net_keys.insert(key);
+  }
+  for (const std::string& key : config.axis_names) {
+    if (is_net_key(key))
+      net_keys.insert(key);
+  }
+  config.net_keys.assign(net_keys.begin(), net_keys.end());
+
   // Cartesian product, last axis fastest; bounded so that a typo cannot ask for a vast sweep.
   constexpr double kMaxPoints = 100000;
   double product = 1;
@@ -247,17 +292,14 @@ RunConfig load_run_config(const std::string& path) {
   }
   std::vector<size_t> at(values.size(), 0);
   for (int64_t index = 0;; ++index) {
-    // The top level with the sweep's values put in (nodes shared, so errors keep their lines).
-    YAML::Node point_node(YAML::NodeType::Map);
-    for (auto it = root.begin(); it != root.end(); ++it)
-      point_node[it->first] = it->second;
-    RunPoint point;
+    std::map<std::string, YAML::Node> point_values = shared;  // nodes keep their lines
     std::vector<std::pair<std::string, std::string>> axes;
     for (size_t a = 0; a < values.size(); ++a) {
-      point_node[config.axis_names[a]] = values[a][at[a]];
+      point_values[config.axis_names[a]] = values[a][at[a]];
       axes.emplace_back(config.axis_names[a], values[a][at[a]].as<std::string>());
     }
-    point = parse_point(point_node, config);
+    point_values.erase("name");
+    RunPoint point = parse_point(point_values, config, top);
     point.index = index;
     point.axes = std::move(axes);
     config.points.push_back(std::move(point));
@@ -268,23 +310,26 @@ RunConfig load_run_config(const std::string& path) {
       break;
   }
 
-  // The resolved config: every key's value or default, then the levels and the sweep.
+  // The resolved config: every key's value or default, then the encodings and the sweep.
   YAML::Emitter out;
   out << YAML::BeginMap;
-  // Unswept keys: their value (the first point's); swept keys: listed under sweep.
   out << YAML::Key << "name" << YAML::Value << config.name;
-  for (const auto& [key, value] : config.points.front().settings()) {
-    if (std::find(config.axis_names.begin(), config.axis_names.end(), key) ==
-        config.axis_names.end())
-      out << YAML::Key << key << YAML::Value << value;
+  const RunPoint& first = config.points.front();
+  auto swept = [&](const std::string& key) {
+    return std::find(config.axis_names.begin(), config.axis_names.end(), key) !=
+           config.axis_names.end();
+  };
+  for (const OptionSpec& spec : run_options()) {
+    if (spec.name != "name" && !swept(spec.name))
+      out << YAML::Key << spec.name << YAML::Value << first.run.value_text(spec.name);
   }
-  out << YAML::Key << "levels" << YAML::Value << YAML::BeginMap;
-  for (const LevelSpec& l : config.levels)
-    out << YAML::Key << l.name << YAML::Value << format_level_spec(l).substr(l.name.size() + 1);
-  out << YAML::EndMap;
-  out << YAML::Key << "net" << YAML::Value << YAML::BeginMap;
-  for (const auto& [k, v] : config.net_options)
-    out << YAML::Key << k << YAML::Value << v;
+  for (const auto& [key, value] : first.net) {
+    if (!swept(kNetPrefix + key))
+      out << YAML::Key << kNetPrefix + key << YAML::Value << value;
+  }
+  out << YAML::Key << "encodings" << YAML::Value << YAML::BeginMap;
+  for (const EncodingSpec& e : config.encodings)
+    out << YAML::Key << e.name << YAML::Value << format_encoding_spec(e).substr(e.name.size() + 1);
   out << YAML::EndMap;
   out << YAML::Key << "sweep" << YAML::Value << YAML::BeginMap;
   for (size_t a = 0; a < values.size(); ++a) {

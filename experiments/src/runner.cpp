@@ -20,41 +20,20 @@ namespace cachegen {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string>& run_columns() {
-  static const std::vector<std::string> columns{"point",
-                                                "request",
-                                                "seed",
-                                                "revision",
-                                                "model",
-                                                "dataset",
-                                                "context_tokens",
-                                                "chunk_tokens",
-                                                "controller",
-                                                "codec",
-                                                "level",
-                                                "network",
-                                                "bandwidth_gbps",
-                                                "trace",
-                                                "rtt_ms",
-                                                "slo_s",
-                                                "timing",
-                                                "overlap",
-                                                "ttft_s",
-                                                "transfer_s",
-                                                "decode_s",
-                                                "recompute_s",
-                                                "prefill_s",
-                                                "waiting_s",
-                                                "kv_bytes",
-                                                "bits_per_element",
-                                                "slo_met",
-                                                "accuracy",
-                                                "f1",
-                                                "perplexity",
-                                                "kl",
-                                                "top1",
-                                                "kv_relative_error",
-                                                "chunk_levels"};
+const std::vector<std::string>& result_columns() {
+  static const std::vector<std::string> columns{
+      "revision",    "kv_tokens", "encoding_used", "codec_used", "ttft_s",   "transfer_s",
+      "decode_s",    "recompute_s", "prefill_s",   "waiting_s",  "kv_bytes", "bits_per_element",
+      "slo_met",     "accuracy",  "f1",            "perplexity", "kl",       "top1",
+      "kv_relative_error", "chunk_encodings"};
+  return columns;
+}
+
+std::vector<std::string> run_columns(const RunConfig& config) {
+  std::vector<std::string> columns{"point", "request", "seed"};
+  for (const auto& [key, value] : config.points.front().settings())
+    columns.push_back(key);
+  columns.insert(columns.end(), result_columns().begin(), result_columns().end());
   return columns;
 }
 
@@ -70,23 +49,24 @@ std::string csv_field(const std::string& value) {
   return out + "\"";
 }
 
-std::string csv_line(const Row& row) {
+std::string csv_line(const Row& row, const std::vector<std::string>& columns) {
   std::string line;
-  for (const std::string& column : run_columns()) {
+  for (const std::string& column : columns) {
     auto it = row.find(column);
     line += (line.empty() ? "" : ",") + csv_field(it == row.end() ? "" : it->second);
   }
   return line + "\n";
 }
 
-std::string csv_header() {
+std::string csv_header(const std::vector<std::string>& columns) {
   std::string line;
-  for (const std::string& column : run_columns())
+  for (const std::string& column : columns)
     line += (line.empty() ? "" : ",") + column;
   return line + "\n";
 }
 
-std::vector<std::string> parse_csv_line(const std::string& line, const std::string& where) {
+std::vector<std::string> parse_csv_line(const std::string& line, const std::string& where,
+                                        size_t expected_fields) {
   std::vector<std::string> fields(1);
   bool quoted = false;
   for (size_t i = 0; i < line.size(); ++i) {
@@ -108,15 +88,20 @@ std::vector<std::string> parse_csv_line(const std::string& line, const std::stri
       fields.back() += c;
     }
   }
-  if (quoted || fields.size() != run_columns().size())
-    fail(where, ": malformed row (", fields.size(), " fields, expected ", run_columns().size(),
-         ")");
+  if (quoted || (expected_fields && fields.size() != expected_fields))
+    fail(where, ": malformed row (", fields.size(), " fields, expected ", expected_fields, ")");
   return fields;
 }
 
+struct Table {
+  std::vector<std::string> columns;  // the header's
+  std::vector<Row> rows;
+};
+
 // The rows of a runs.csv; a last line without its newline (a write cut by a kill) is dropped
-// and, with `repair`, cut from the file.
-std::vector<Row> read_rows(const std::string& path, bool repair) {
+// and, with `repair`, cut from the file. With `expected` columns, a file of others fails.
+Table read_rows(const std::string& path, bool repair,
+                const std::vector<std::string>* expected = nullptr) {
   std::vector<uint8_t> bytes = read_file(path);
   std::string text(bytes.begin(), bytes.end());
   const size_t complete = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
@@ -124,19 +109,25 @@ std::vector<Row> read_rows(const std::string& path, bool repair) {
     fs::resize_file(path, complete);
   std::istringstream in(text.substr(0, complete));
   std::string line;
-  std::getline(in, line);
-  if (line + "\n" != csv_header())
-    fail(path, ": not a runs.csv of this version (header differs)");
-  std::vector<Row> rows;
+  Table table;
+  if (!std::getline(in, line))
+    fail(path, ": no header");
+  table.columns = parse_csv_line(line, path + " line 1", 0);
+  if (expected && table.columns != *expected)
+    fail(path, ": its columns differ from this config's (another version or config?)");
+  for (const char* key : {"point", "request"}) {
+    if (std::find(table.columns.begin(), table.columns.end(), key) == table.columns.end())
+      fail(path, ": not a runs.csv (no column '", key, "')");
+  }
   for (int64_t number = 2; std::getline(in, line); ++number) {
     std::vector<std::string> fields =
-        parse_csv_line(line, path + " line " + std::to_string(number));
+        parse_csv_line(line, path + " line " + std::to_string(number), table.columns.size());
     Row row;
     for (size_t i = 0; i < fields.size(); ++i)
-      row[run_columns()[i]] = fields[i];
-    rows.push_back(std::move(row));
+      row[table.columns[i]] = fields[i];
+    table.rows.push_back(std::move(row));
   }
-  return rows;
+  return table;
 }
 
 std::pair<int64_t, int64_t> row_key(const Row& row) {
@@ -199,6 +190,7 @@ RunStats run_sweep(const RunConfig& config, const RunOptions& options) {
   const std::string resolved = config.resolved_yaml + "# shard " +
                                std::to_string(options.shard_index) + "/" +
                                std::to_string(options.shard_count) + "\n";
+  const std::vector<std::string> columns = run_columns(config);
   std::set<std::pair<int64_t, int64_t>> done;
   if (fs::exists(csv)) {
     if (!options.resume)
@@ -206,18 +198,18 @@ RunStats run_sweep(const RunConfig& config, const RunOptions& options) {
     std::vector<uint8_t> old = read_file(yaml);
     if (std::string(old.begin(), old.end()) != resolved)
       fail(options.out_dir, " holds results of another config (", yaml, " differs)");
-    for (const Row& row : read_rows(csv, true))
+    for (const Row& row : read_rows(csv, true, &columns).rows)
       done.insert(row_key(row));
   } else {
     write_text_atomically(yaml, resolved);
-    write_text_atomically(csv, csv_header());
+    write_text_atomically(csv, csv_header(columns));
   }
 
   // The rows this shard owns: every k-th (point, request) pair.
   std::vector<std::pair<const RunPoint*, int64_t>> mine;
   int64_t k = 0;
   for (const RunPoint& point : config.points) {
-    for (int64_t r = 0; r < point.requests; ++r, ++k) {
+    for (int64_t r = 0; r < point.run.integer("requests"); ++r, ++k) {
       if (k % options.shard_count == options.shard_index)
         mine.emplace_back(&point, r);
     }
@@ -235,7 +227,7 @@ RunStats run_sweep(const RunConfig& config, const RunOptions& options) {
       if (done.count({point->index, request})) {
         ++stats.resumed;
       } else {
-        append_synced(fd, csv_line(worker.run(*point, request)), csv);
+        append_synced(fd, csv_line(worker.run(*point, request), columns), csv);
         ++stats.written;
       }
       ++finished;
@@ -258,6 +250,7 @@ void merge_results(const std::vector<std::string>& shard_dirs, const std::string
   if (shard_dirs.empty())
     fail("merge: no shard directories");
   std::string config;
+  std::vector<std::string> columns;
   std::map<std::pair<int64_t, int64_t>, Row> rows;
   std::set<int64_t> shard_seen;
   int64_t shard_count = 0;
@@ -279,7 +272,9 @@ void merge_results(const std::vector<std::string>& shard_dirs, const std::string
     }
     if (!shard_seen.insert(index).second)
       fail("merge: shard ", index, " given twice");
-    for (Row& row : read_rows(dir + "/runs.csv", false)) {
+    Table table = read_rows(dir + "/runs.csv", false, columns.empty() ? nullptr : &columns);
+    columns = table.columns;
+    for (Row& row : table.rows) {
       auto key = row_key(row);
       if (!rows.emplace(key, std::move(row)).second)
         fail("merge: row (point ", key.first, ", request ", key.second, ") appears twice");
@@ -289,14 +284,15 @@ void merge_results(const std::vector<std::string>& shard_dirs, const std::string
     fail("merge: ", shard_seen.size(), " of ", shard_count, " shards given");
   fs::create_directories(out_dir);
   write_text_atomically(out_dir + "/config.yaml", config + "# shard 0/1\n");
-  std::string csv = csv_header();
+  std::string csv = csv_header(columns);
   for (const auto& [key, row] : rows)
-    csv += csv_line(row);
+    csv += csv_line(row, columns);
   write_text_atomically(out_dir + "/runs.csv", csv);
 }
 
 std::string write_summary(const std::string& out_dir) {
-  std::vector<Row> rows = read_rows(out_dir + "/runs.csv", false);
+  const Table runs = read_rows(out_dir + "/runs.csv", false);
+  const std::vector<Row>& rows = runs.rows;
   struct Mean {
     double sum = 0;
     int64_t n = 0;
@@ -319,26 +315,32 @@ std::string write_summary(const std::string& out_dir) {
   for (const Row& row : rows) {
     const int64_t point = std::stoll(row.at("point"));
     first.emplace(point, row);
-    for (const std::string& column : averaged)
-      by_point[point][column].add(row.at(column));
+    for (const std::string& column : averaged) {
+      auto it = row.find(column);
+      by_point[point][column].add(it == row.end() ? "" : it->second);
+    }
   }
   nlohmann::ordered_json summary;
   summary["rows"] = rows.size();
   summary["points"] = nlohmann::ordered_json::array();
   std::ostringstream table;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-22s %-7s %-6s %8s %7s %10s %9s %10s %9s %6s\n",
-                "controller", "level", "ctx", "bw_gbps", "slo_s", "ttft_s", "size_MB", "quality",
-                "kl", "slo%");
+  std::snprintf(line, sizeof(line), "%-22s %-8s %-6s %8s %7s %10s %9s %10s %9s %6s\n",
+                "controller", "encoding", "ctx", "bw_gbps", "slo_s", "ttft_s", "size_MB",
+                "quality", "kl", "slo%");
   table << line;
   for (const auto& [point, means] : by_point) {
     const Row& r = first.at(point);
     nlohmann::ordered_json p;
-    for (const char* key :
-         {"controller", "codec", "level", "model", "dataset", "context_tokens", "chunk_tokens",
-          "network", "bandwidth_gbps", "trace", "rtt_ms", "slo_s", "timing"})
-      p[key] = r.at(key);
     p["point"] = point;
+    // The point's settings: every column between the row's identity and its results.
+    const auto settings_end = std::find(runs.columns.begin(), runs.columns.end(), "revision");
+    for (auto c = runs.columns.begin(); c != settings_end; ++c) {
+      if (*c != "point" && *c != "request" && *c != "seed")
+        p[*c] = r.at(*c);
+    }
+    for (const char* key : {"kv_tokens", "encoding_used", "codec_used"})
+      p[key] = r.at(key);
     p["requests"] = means.at("ttft_s").n;
     for (const std::string& column : averaged)
       p[column == "slo_met" ? "slo_met_rate" : column] = means.at(column).value();
@@ -366,9 +368,19 @@ std::string write_summary(const std::string& out_dir) {
     char kl[32] = "-";
     if (means.at("kl").n)
       std::snprintf(kl, sizeof(kl), "%.3g", means.at("kl").value().get<double>());
-    std::snprintf(line, sizeof(line), "%-22s %-7s %-6s %8s %7s %10.4f %9.3f %10s %9s %5.0f%%\n",
-                  r.at("controller").c_str(), r.at("level").c_str(), r.at("context_tokens").c_str(),
-                  r.at("bandwidth_gbps").empty() ? "trace" : r.at("bandwidth_gbps").c_str(),
+    auto setting = [&](const char* key) {
+      auto it = r.find(key);
+      return it == r.end() ? std::string() : it->second;
+    };
+    const std::string controller = setting("encoding").empty()
+                                       ? setting("controller")
+                                       : "fixed:encoding=" + setting("encoding");
+    const std::string bandwidth = !setting("net.trace").empty()            ? "trace"
+                                  : setting("net.bandwidth_gbps").empty() ? "default"
+                                                                          : setting("net.bandwidth_gbps");
+    std::snprintf(line, sizeof(line), "%-22s %-8s %-6s %8s %7s %10.4f %9.3f %10s %9s %5.0f%%\n",
+                  controller.c_str(), r.at("encoding_used").c_str(), r.at("kv_tokens").c_str(),
+                  bandwidth.c_str(),
                   r.at("slo_s").c_str(), means.at("ttft_s").value().get<double>(),
                   means.at("kv_bytes").value().get<double>() / 1e6, quality.c_str(), kl,
                   100 * slo.sum / static_cast<double>(std::max<int64_t>(1, slo.n)));

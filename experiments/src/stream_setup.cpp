@@ -1,44 +1,48 @@
 #include "cachegen/experiments/stream_setup.h"
 
+#include <filesystem>
+
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/synthetic_kv.h"
 
 namespace cachegen {
 
-LevelSpec parse_level_spec(const std::string& text) {
+std::pair<std::string, std::string> split_plugin_spec(const std::string& text) {
+  const size_t colon = text.find(':');
+  return {text.substr(0, colon), colon == std::string::npos ? "" : text.substr(colon + 1)};
+}
+
+EncodingSpec parse_encoding_spec(const std::string& text) {
   const size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0) {
-    fail("level '", text, "': expected NAME=CODEC[:KEY=VALUE;...], e.g. cg2=cachegen:level=2");
+    fail("encoding '", text, "': expected NAME=CODEC[:KEY=VALUE;...], e.g. cg2=cachegen:level=2");
   }
-  LevelSpec spec;
+  EncodingSpec spec;
   spec.name = text.substr(0, eq);
-  const std::string rest = text.substr(eq + 1);
-  const size_t colon = rest.find(':');
-  spec.codec = rest.substr(0, colon);
-  spec.options = colon == std::string::npos ? "" : rest.substr(colon + 1);
+  std::tie(spec.codec, spec.options) = split_plugin_spec(text.substr(eq + 1));
   if (spec.codec.empty())
-    fail("level '", text, "': no codec after '='");
+    fail("encoding '", text, "': no codec after '='");
   return spec;
 }
 
-std::string format_level_spec(const LevelSpec& spec) {
+std::string format_encoding_spec(const EncodingSpec& spec) {
   return spec.name + "=" + spec.codec + (spec.options.empty() ? "" : ":" + spec.options);
 }
 
-std::vector<LevelSpec> default_levels() {
+std::vector<EncodingSpec> default_encodings() {
   return {{"quant8", "quant", "bits=8"},
           {"cg3", "cachegen", "level=3"},
           {"cg2", "cachegen", "level=2"},
           {"cg1", "cachegen", "level=1"}};
 }
 
-std::vector<StoreLevel> make_store_levels(const std::vector<LevelSpec>& specs, int threads) {
-  std::vector<StoreLevel> levels;
+std::vector<StoreEncoding> make_store_encodings(const std::vector<EncodingSpec>& specs, int threads) {
+  std::vector<StoreEncoding> levels;
   CodecContext context;
   context.threads = threads;
-  for (const LevelSpec& spec : specs) {
-    const std::string where = "level '" + spec.name + "'";
+  for (const EncodingSpec& spec : specs) {
+    const std::string where = "encoding '" + spec.name + "'";
     try {
       levels.push_back(
           {spec.name, make_codec(spec.codec, Options::parse(spec.options, where), context)});
@@ -47,6 +51,33 @@ std::vector<StoreLevel> make_store_levels(const std::vector<LevelSpec>& specs, i
     }
   }
   return levels;
+}
+
+ModelSpec parse_model_spec(const std::string& text) {
+  ModelSpec spec;
+  std::error_code error;
+  if (text != "synthetic" && !language_model_registry().contains(split_plugin_spec(text).first) &&
+      std::filesystem::is_regular_file(text + "/config.json", error)) {
+    spec.name = "llama";
+    spec.options = "path=" + text;
+  } else {
+    std::tie(spec.name, spec.options) = split_plugin_spec(text);
+  }
+  return spec;
+}
+
+void check_model_spec(const ModelSpec& spec) {
+  language_model_registry().validated(spec.name, Options::parse(spec.options, "model"));
+}
+
+std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, int threads) {
+  if (spec.synthetic())
+    fail("model 'synthetic' is KV of a hardware profile's shape; there is no model to load");
+  std::unique_ptr<LanguageModel> model =
+      language_model_registry().create(spec.name, Options::parse(spec.options, "model"), threads);
+  if (!model->tokenizer())
+    fail("language model '", spec.name, "' has no tokenizer; datasets need one");
+  return model;
 }
 
 StreamContext synthetic_context(const KVShape& shape, uint64_t seed, int64_t question_tokens) {

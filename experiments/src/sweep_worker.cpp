@@ -3,14 +3,10 @@
 #include <cstdio>
 
 #include "cachegen/core/error.h"
-#include "cachegen/core/streamer.h"
-#include "cachegen/experiments/datasets.h"
+#include "cachegen/core/network.h"
 #include "cachegen/experiments/metrics.h"
-#include "cachegen/netsim/registry.h"
-#if CACHEGEN_HAVE_TORCH
 #include "cachegen/experiments/model_context.h"
-#include "cachegen/models/line_retrieval.h"
-#endif
+#include "cachegen/stream/streamer.h"
 
 namespace cachegen {
 
@@ -59,46 +55,25 @@ size_t store_bytes(const ChunkStore& store) {
 }
 }  // namespace
 
-#if CACHEGEN_HAVE_TORCH
-struct SweepWorker::Models {
-  struct Loaded {
-    std::unique_ptr<LlamaModel> model;
-    std::unique_ptr<Tokenizer> tokenizer;
-    std::map<std::string, std::unique_ptr<Dataset>> datasets;  // "name|path"
-  };
-  std::map<std::string, Loaded> by_dir;
-
-  Loaded& get(const std::string& dir, int threads) {
-    auto it = by_dir.find(dir);
-    if (it != by_dir.end())
-      return it->second;
-    Loaded loaded;
-    loaded.model = LlamaModel::load(dir, ModelLoadOptions{"cpu", "", threads});
-    loaded.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(dir + "/tokenizer.json"));
-    return by_dir.emplace(dir, std::move(loaded)).first->second;
-  }
-  Dataset& dataset(Loaded& loaded, const RunPoint& p) {
-    const std::string key = p.dataset + "|" + p.dataset_path;
-    auto it = loaded.datasets.find(key);
-    if (it == loaded.datasets.end())
-      it = loaded.datasets.emplace(key, make_dataset(p.dataset, p.dataset_path, *loaded.tokenizer))
-               .first;
-    return *it->second;
-  }
-};
-
-namespace {
-std::string model_dir(const RunPoint& p) {
-  return p.model == "builtin" ? std::string(CACHEGEN_SOURCE_DIR) + "/models/builtin" : p.model;
-}
-}  // namespace
-#else
-struct SweepWorker::Models {};
-#endif
-
-SweepWorker::SweepWorker(const RunConfig& config)
-    : config_(config), models_(std::make_unique<Models>()) {}
+SweepWorker::SweepWorker(const RunConfig& config) : config_(config) {}
 SweepWorker::~SweepWorker() = default;
+
+SweepWorker::Loaded& SweepWorker::loaded(const std::string& model_spec, int threads) {
+  Loaded& slot = models_[model_spec];
+  if (!slot.model)
+    slot.model = load_model(parse_model_spec(model_spec), threads);
+  return slot;
+}
+
+Dataset& SweepWorker::dataset(Loaded& loaded, const std::string& spec) {
+  std::unique_ptr<Dataset>& slot = loaded.datasets[spec];
+  if (!slot) {
+    const auto [name, options] = split_plugin_spec(spec);
+    slot = dataset_registry().create(name, Options::parse(options, "dataset"),
+                                     *loaded.model->tokenizer());
+  }
+  return *slot;
+}
 
 const ProfiledModel* SweepWorker::profile(const std::string& path) {
   if (path.empty())
@@ -111,115 +86,96 @@ const ProfiledModel* SweepWorker::profile(const std::string& path) {
 
 SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
                                            const ProfiledModel* profiled) {
-  const std::string context_key =
-      p.model + "|" + p.dataset + "|" + p.dataset_path + "|" + std::to_string(p.context_tokens) +
-      "|" + std::to_string(p.chunk_tokens) + "|" + std::to_string(seed) + "|" + p.hardware;
+  const Options& r = p.run;
+  const int64_t context_tokens = r.integer("context_tokens"), chunk_tokens = r.integer("chunk_tokens");
+  const int threads = static_cast<int>(r.integer("threads"));
+  const std::string context_key = str(r.text("model"), "|", r.text("dataset"), "|", context_tokens,
+                                      "|", chunk_tokens, "|", seed, "|", r.text("hardware"));
   Prepared out;
   out.context = find(contexts_, context_key);
   if (!out.context) {
-    if (p.model == "synthetic") {
+    out.context = std::make_shared<Context>();
+    if (parse_model_spec(r.text("model")).synthetic()) {
       KVShape shape = profiled->kv_shape;
-      shape.tokens = p.context_tokens;
-      out.context = std::make_shared<Context>();
-      out.context->stream = synthetic_context(shape, seed, p.question_tokens);
+      shape.tokens = context_tokens;
+      out.context->stream = synthetic_context(shape, seed, r.integer("question_tokens"));
     } else {
-#if CACHEGEN_HAVE_TORCH
-      auto& loaded = models_->get(model_dir(p), p.threads);
-      out.context = std::make_shared<Context>();
+      Loaded& model = loaded(r.text("model"), threads);
       const DatasetRequest& request = out.context->request =
-          models_->dataset(loaded, p).request(seed, p.context_tokens, p.eval_tokens);
+          dataset(model, r.text("dataset")).request(seed, context_tokens, r.integer("eval_tokens"));
       StreamContext& stream = out.context->stream =
-          model_context(*loaded.model, *loaded.tokenizer, request.context, p.chunk_tokens);
+          model_context(*model.model, *model.model->tokenizer(), request.context, chunk_tokens);
       // Text datasets have no question: the first token after the context is prefilled.
       stream.question =
           request.question.empty()
               ? std::vector<int32_t>(request.continuation.begin(), request.continuation.begin() + 1)
               : request.question;
       stream.question_tokens = static_cast<int64_t>(request.question.size());
-#else
-      fail("model '", p.model, "' needs a build with models (CACHEGEN_WITH_TORCH=ON)");
-#endif
     }
     keep(contexts_, context_key, out.context,
          [](const Context& c) { return c.stream.kv.byte_size(); });
   }
+  const std::vector<EncodingSpec> encodings = config_.encodings_for(p);
   std::string store_key = context_key;
-  for (const LevelSpec& level : config_.levels_for(p))
-    store_key += "|" + format_level_spec(level);
+  for (const EncodingSpec& encoding : encodings)
+    store_key += "|" + format_encoding_spec(encoding);
   out.store = find(stores_, store_key);
   if (!out.store) {
-    out.store = std::make_shared<ChunkStore>(ChunkStore::build(
-        out.context->stream.kv, make_store_levels(config_.levels_for(p), p.threads), p.chunk_tokens,
-        out.context->stream.text));
+    out.store = std::make_shared<ChunkStore>(
+        ChunkStore::build(out.context->stream.kv, make_store_encodings(encodings, threads),
+                          chunk_tokens, out.context->stream.text));
     keep(stores_, store_key, out.store, store_bytes);
   }
   return out;
 }
 
 std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t request) {
-  const uint64_t seed = p.seed + static_cast<uint64_t>(request);
-  const ProfiledModel* profiled = profile(p.hardware);
+  const Options& r = p.run;
+  const uint64_t seed = static_cast<uint64_t>(r.integer("seed")) + static_cast<uint64_t>(request);
+  const ProfiledModel* profiled = profile(r.text("hardware"));
   Prepared prepared = prepare(p, seed, profiled);
   const ChunkStore& store = *prepared.store;
 
-  Options net_options(config_.net_options, "network");
-  net_options.set("rtt_ms", number(p.rtt_ms));
-  if (p.trace.empty())
-    net_options.set("bandwidth_gbps", number(p.bandwidth_gbps));
-  else
-    net_options.set("trace", p.trace);
-  std::unique_ptr<NetworkModel> network = make_network(p.network, net_options);
-  std::unique_ptr<Controller> controller =
-      make_controller(p.controller_name(), Options::parse(p.controller_options(), "controller"));
+  std::unique_ptr<NetworkModel> network =
+      make_network(r.text("network"), Options(p.net, "network"));
+  std::unique_ptr<Controller> controller = make_controller(p.controller_spec());
 
-  LanguageModel* model = nullptr;
-#if CACHEGEN_HAVE_TORCH
-  Models::Loaded* loaded =
-      p.model == "synthetic" ? nullptr : &models_->get(model_dir(p), p.threads);
-  if (loaded)
-    model = loaded->model.get();
-#endif
+  const bool synthetic = parse_model_spec(r.text("model")).synthetic();
+  LanguageModel* model =
+      synthetic ? nullptr : loaded(r.text("model"), static_cast<int>(r.integer("threads"))).model.get();
   // Synthetic contexts have no model to score: their quality is the KV error, which the store
   // computes from per-chunk errors, so the KV need not be assembled.
-  const bool materialize = p.model != "synthetic";
-  ChunkCompute compute(p.timing, profiled ? &profiled->profile : nullptr, model, materialize);
+  const bool materialize = !synthetic;
+  ChunkCompute compute(p.timing(), profiled ? &profiled->profile : nullptr, model, materialize);
   StreamRequest stream_request;
   stream_request.question = prepared.context->stream.question;
   stream_request.question_tokens = prepared.context->stream.question_tokens;
-  stream_request.slo_s = p.slo_s;
-  stream_request.overlap = p.overlap;
+  stream_request.slo_s = r.number("slo_s");
+  stream_request.overlap = r.flag("overlap");
   StreamOutcome out = stream_context(store, *controller, *network, compute, stream_request);
 
-  // Which levels were used: one name, or "mixed".
-  std::string level_used, codec_used, chunk_levels;
+  // Which encodings were used: one name, or "mixed".
+  std::string encoding_used, codec_used, chunk_encodings;
+  std::vector<int> choices;
   for (const ChunkOutcome& c : out.chunks) {
-    const std::string name =
-        c.level == kTextLevel ? "text" : store.levels()[static_cast<size_t>(c.level)].name;
-    const std::string codec =
-        c.level == kTextLevel ? "text" : store.levels()[static_cast<size_t>(c.level)].codec->name();
-    chunk_levels += (chunk_levels.empty() ? "" : " ") + name;
-    level_used = level_used.empty() || level_used == name ? name : "mixed";
+    const bool text = c.choice == kTextChoice;
+    const StoreEncoding* e = text ? nullptr : &store.encodings()[static_cast<size_t>(c.choice)];
+    const std::string name = text ? "text" : e->name, codec = text ? "text" : e->codec->name();
+    chunk_encodings += (chunk_encodings.empty() ? "" : " ") + name;
+    encoding_used = encoding_used.empty() || encoding_used == name ? name : "mixed";
     codec_used = codec_used.empty() || codec_used == codec ? codec : "mixed";
+    choices.push_back(c.choice);
   }
   std::map<std::string, std::string> row;
+  for (const auto& [key, value] : p.settings())
+    row[key] = value;
   row["point"] = std::to_string(p.index);
   row["request"] = std::to_string(request);
   row["seed"] = std::to_string(seed);
   row["revision"] = CACHEGEN_REVISION;
-  row["model"] = p.model;
-  row["dataset"] = p.model == "synthetic" ? "synthetic" : p.dataset;
-  row["context_tokens"] = std::to_string(store.context_tokens());
-  row["chunk_tokens"] = std::to_string(p.chunk_tokens);
-  row["controller"] = p.level.empty() ? p.controller : "fixed:level=" + p.level;
-  row["codec"] = codec_used;
-  row["level"] = level_used;
-  row["network"] = p.network;
-  row["bandwidth_gbps"] = p.trace.empty() ? number(p.bandwidth_gbps) : "";
-  row["trace"] = p.trace;
-  row["rtt_ms"] = number(p.rtt_ms);
-  row["slo_s"] = number(p.slo_s);
-  row["timing"] = compute_timing_name(p.timing);
-  row["overlap"] = p.overlap ? "1" : "0";
+  row["kv_tokens"] = std::to_string(store.context_tokens());
+  row["encoding_used"] = encoding_used;
+  row["codec_used"] = codec_used;
   row["ttft_s"] = number(out.ttft_s);
   row["transfer_s"] = number(out.transfer_s);
   row["decode_s"] = number(out.decode_s);
@@ -230,29 +186,24 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   row["bits_per_element"] = number(8.0 * static_cast<double>(out.bytes) /
                                    static_cast<double>(store.reference().shape().elements()));
   row["slo_met"] = out.slo_met ? "1" : "0";
-  std::vector<int> levels;
-  for (const ChunkOutcome& c : out.chunks)
-    levels.push_back(c.level);
   row["kv_relative_error"] = number(materialize ? kv_relative_error(out.kv, store.reference())
-                                                : store.relative_error(levels));
-  row["chunk_levels"] = chunk_levels;
+                                                : store.relative_error(choices));
+  row["chunk_encodings"] = chunk_encodings;
 
-#if CACHEGEN_HAVE_TORCH
-  if (loaded) {
+  if (model) {
     const DatasetRequest& request_text = prepared.context->request;
+    const TextTokenizer& tokenizer = *model->tokenizer();
     const KVCache& reference = store.reference();
     std::vector<int32_t> scored;  // tokens whose next-token distributions are compared
     if (request_text.metric == QualityMetric::kPerplexity) {
       scored = request_text.continuation;
-      PrefillResult lossy = loaded->model->prefill(scored, &out.kv, true);
+      PrefillResult lossy = model->prefill(scored, &out.kv, true);
       std::vector<int32_t> targets(scored.begin() + 1, scored.end());
-      lossy.logits.resize(targets.size() * static_cast<size_t>(loaded->model->vocab_size()));
-      row["perplexity"] = number(perplexity(lossy.logits, targets, loaded->model->vocab_size()));
+      lossy.logits.resize(targets.size() * static_cast<size_t>(model->vocab_size()));
+      row["perplexity"] = number(perplexity(lossy.logits, targets, model->vocab_size()));
     } else {
-      const bool retrieval = p.dataset == "line_retrieval";
-      std::string reply = loaded->tokenizer->decode(loaded->model->generate(
-          request_text.question, &out.kv, static_cast<int>(p.max_new_tokens), -1));
-      reply = reply.substr(0, reply.find(retrieval ? retrieval_answer_end() : "\n"));
+      const std::string reply = answer_on_kv(*model, tokenizer, out.kv, request_text,
+                                             static_cast<int>(r.integer("max_new_tokens")));
       if (request_text.metric == QualityMetric::kF1) {
         row["f1"] = number(best_f1(reply, request_text.answers));
       } else {
@@ -265,16 +216,15 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
         row["accuracy"] = correct ? "1" : "0";
       }
       scored = request_text.question;
-      std::vector<int32_t> answer = loaded->tokenizer->encode(request_text.answers.front());
+      std::vector<int32_t> answer = tokenizer.encode(request_text.answers.front());
       scored.insert(scored.end(), answer.begin(), answer.end());
     }
-    PrefillResult a = loaded->model->prefill(scored, &reference, true);
-    PrefillResult b = loaded->model->prefill(scored, &out.kv, true);
-    LogitAgreement agreement = compare_logits(a.logits, b.logits, loaded->model->vocab_size());
+    PrefillResult a = model->prefill(scored, &reference, true);
+    PrefillResult b = model->prefill(scored, &out.kv, true);
+    LogitAgreement agreement = compare_logits(a.logits, b.logits, model->vocab_size());
     row["kl"] = number(agreement.kl);
     row["top1"] = number(agreement.top1);
   }
-#endif
   return row;
 }
 

@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "cachegen/core/chunk_store.h"
-#include "cachegen/experiments/datasets.h"
+#include "cachegen/core/dataset.h"
 #include "cachegen/experiments/hardware_profile_io.h"
 #include "cachegen/experiments/run_config.h"
+#include "cachegen/stream/chunk_store.h"
 
 namespace cachegen {
 
@@ -19,11 +19,17 @@ class SweepWorker {
  public:
   explicit SweepWorker(const RunConfig& config);
   ~SweepWorker();
-  // The row of request `request` of `point`, column -> value (run_columns()).
+  // The row of request `request` of `point`, column -> value (the point's settings and
+  // result_columns()).
   std::map<std::string, std::string> run(const RunPoint& point, int64_t request);
 
  private:
-  struct Models;  // loaded models, tokenizers and datasets (CACHEGEN_WITH_TORCH)
+  struct Loaded {  // a language model and the datasets made for its tokenizer
+    std::unique_ptr<LanguageModel> model;
+    std::map<std::string, std::unique_ptr<Dataset>> datasets;  // by dataset spec
+  };
+  Loaded& loaded(const std::string& model_spec, int threads);
+  Dataset& dataset(Loaded& loaded, const std::string& spec);
   // A context with the dataset request it came from (scored after streaming; empty for
   // synthetic contexts).
   struct Context {
@@ -38,7 +44,7 @@ class SweepWorker {
   const ProfiledModel* profile(const std::string& path);
 
   const RunConfig& config_;
-  std::unique_ptr<Models> models_;
+  std::map<std::string, Loaded> models_;  // by model spec
   std::map<std::string, std::unique_ptr<ProfiledModel>> profiles_;
   // Recently used contexts and stores, newest first, within a byte budget.
   std::list<std::pair<std::string, std::shared_ptr<Context>>> contexts_;

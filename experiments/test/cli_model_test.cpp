@@ -48,10 +48,10 @@ TEST(CliModel, KvGenerateAndPerplexity) {
 
 // The streaming engine on the built-in model, with measured timing: recomputing every chunk
 // from text gives the context's KV bit for bit (the same chunked prefill), so the reply is the
-// uncompressed model's; lossy levels give a non-zero KV error.
+// uncompressed model's; lossy encodings give a non-zero KV error.
 TEST(CliModel, StreamTheBuiltinModelsKv) {
   const std::string common =
-      "stream --context-tokens 300 --chunk-tokens 128 --bandwidth-gbps 0.01 --slo-s 5 --json ";
+      "stream --context-tokens 300 --chunk-tokens 128 --net bandwidth_gbps=0.01 --slo-s 5 --json ";
   Result text = run(common + "--controller text");
   ASSERT_EQ(text.exit_code, 0) << text.output;
   auto t = nlohmann::json::parse(text.output);
@@ -60,7 +60,7 @@ TEST(CliModel, StreamTheBuiltinModelsKv) {
   EXPECT_EQ(t["kv_relative_error"].get<double>(), 0.0);
   EXPECT_GT(t["recompute_s"].get<double>(), 0.0);
   EXPECT_EQ(t["decode_s"].get<double>(), 0.0);
-  Result lossy = run(common + "--controller fixed --controller-opt level=cg1");
+  Result lossy = run(common + "--controller fixed:encoding=cg1");
   ASSERT_EQ(lossy.exit_code, 0) << lossy.output;
   auto l = nlohmann::json::parse(lossy.output);
   EXPECT_GT(l["kv_relative_error"].get<double>(), 0.0);

@@ -1,18 +1,24 @@
 // Dataset loaders on the built-in model's tokenizer: requests are deterministic in their seed,
 // fit their token budget, and bad files fail naming the line.
-#include "cachegen/experiments/datasets.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "cachegen/core/dataset.h"
 #include "cachegen/core/error.h"
+#include "cachegen/models/tokenizer.h"
 
 namespace cachegen {
 namespace {
 
 const std::string kTokenizer = CACHEGEN_SOURCE_DIR "/models/builtin/tokenizer.json";
+
+std::unique_ptr<Dataset> make_dataset(const std::string& name, const std::string& path,
+                                      const Tokenizer& tokenizer) {
+  return dataset_registry().create(name, Options::parse(path.empty() ? "" : "path=" + path, "test"),
+                                   tokenizer);
+}
 
 std::string write_file(const std::string& name, const std::string& text) {
   std::string path = ::testing::TempDir() + "/datasets_" + std::to_string(getpid()) + "_" + name;

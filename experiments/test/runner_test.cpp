@@ -54,23 +54,24 @@ std::string write_config(const std::string& dir, const std::string& body) {
 const char kSweep[] = R"(context_tokens: 600
 chunk_tokens: 128
 requests: 3
-rtt_ms: 2
+net.rtt_ms: 2
 slo_s: 0.2
-levels:
+encodings:
   q8: quant:bits=8
   cg2: cachegen:level=2
   cg1: cachegen:level=1
 sweep:
-  controller: [cachegen, text, "fixed:level=cg1", oracle]
-  bandwidth_gbps: [0.05, 0.5]
+  controller: [cachegen, text, "fixed:encoding=cg1", oracle]
+  net.bandwidth_gbps: [0.05, 0.5]
 )";
 
 TEST(Runner, WritesConfigRowsAndSummary) {
   std::string dir = dir_for("basic");
   RunConfig config = load_run_config(write_config(dir, kSweep));
   ASSERT_EQ(config.points.size(), 8u);
-  EXPECT_EQ(config.points[3].controller, "text");
-  EXPECT_EQ(config.points[3].bandwidth_gbps, 0.5);
+  EXPECT_EQ(config.points[3].controller_spec(), "text");
+  EXPECT_EQ(config.points[3].net.at("bandwidth_gbps"), "0.5");
+  EXPECT_EQ(config.points[3].net.at("rtt_ms"), "2");
   RunOptions options;
   options.out_dir = dir + "/out";
   options.progress = false;
@@ -78,20 +79,23 @@ TEST(Runner, WritesConfigRowsAndSummary) {
   EXPECT_EQ(stats.rows, 24);
   EXPECT_EQ(stats.written, 24);
   std::string table = write_summary(options.out_dir);
-  EXPECT_NE(table.find("fixed:level=cg1"), std::string::npos) << table;
+  EXPECT_NE(table.find("fixed:encoding=cg1"), std::string::npos) << table;
   std::string csv = read(options.out_dir + "/runs.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 25);
-  for (const char* column :
-       {"codec", "level", "controller", "bandwidth_gbps", "context_tokens", "ttft_s", "transfer_s",
-        "decode_s", "recompute_s", "prefill_s", "kv_bytes", "bits_per_element", "accuracy", "f1",
-        "perplexity", "slo_s", "slo_met", "seed", "revision"}) {
-    EXPECT_NE(csv.substr(0, csv.find('\n')).find(column), std::string::npos) << column;
-  }
+  // One column per setting (run keys and the config's net.* keys), then the results.
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "point,request,seed,model,hardware,timing,dataset,context_tokens,chunk_tokens,"
+            "question_tokens,eval_tokens,max_new_tokens,controller,encoding,codec,network,slo_s,"
+            "overlap,requests,net.bandwidth_gbps,net.rtt_ms,revision,kv_tokens,"
+            "encoding_used,codec_used,ttft_s,transfer_s,decode_s,recompute_s,prefill_s,"
+            "waiting_s,kv_bytes,bits_per_element,slo_met,accuracy,f1,perplexity,kl,top1,"
+            "kv_relative_error,chunk_encodings");
   auto summary = nlohmann::json::parse(read(options.out_dir + "/summary.json"));
   ASSERT_EQ(summary["points"].size(), 8u);
-  EXPECT_EQ(summary["points"][3]["level"], "text");
+  EXPECT_EQ(summary["points"][3]["encoding_used"], "text");
+  EXPECT_EQ(summary["points"][3]["net.bandwidth_gbps"], "0.5");
   EXPECT_EQ(summary["points"][3]["kv_relative_error"].get<double>(), 0.0);
-  // The fixed level's size is the same at both bandwidths; the oracle never misses where
+  // The fixed encoding's size is the same at both bandwidths; the oracle never misses where
   // cachegen meets the SLO.
   EXPECT_EQ(summary["points"][4]["kv_bytes"], summary["points"][5]["kv_bytes"]);
   for (int bw = 0; bw < 2; ++bw) {
@@ -194,32 +198,47 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
     std::string body, expected;
   };
   const std::vector<Case> cases = {
-      {"contxt_tokens: 5\n", "line 5: unknown key 'contxt_tokens'; valid: bandwidth_gbps"},
-      {"context_tokens: many\n", "line 5: key 'context_tokens' has the wrong type"},
-      {"context_tokens: 4\n", "line 5: key 'context_tokens' = 4 is out of range [16"},
-      {"controller: bola\n",
-       "line 5: key 'controller': unknown controller 'bola'; valid: cachegen, fixed, oracle, "
-       "quant, text"},
+      {"contxt_tokens: 5\n",
+       "line 5: unknown key 'contxt_tokens' (did you mean 'context_tokens'?); valid: name, model"},
+      {"context_tokens: many\n", "line 5: key 'context_tokens': value: option 'context_tokens'="
+                                 "'many' is not an integer"},
+      {"context_tokens: 4\n", "line 5: key 'context_tokens': value: option 'context_tokens'='4' "
+                              "is outside [16"},
+      {"controller: bola\n", "line 5: key 'controller': unknown controller 'bola'; valid: "},
       {"controller: \"cachegen:speed=2\"\n",
-       "line 5: key 'controller': controller: unknown option 'speed'; valid: prior_mbps"},
-      {"levels:\n  z: zip\n", "line 6: key 'levels.z': level 'z': unknown codec 'zip'"},
-      {"level: cg9\n", "line 5: key 'level': no level 'cg9' in levels; valid: quant8, cg3"},
+       "line 5: key 'controller': controller 'cachegen': unknown option 'speed'; valid: "
+       "prior_mbps, window"},
+      {"encodings:\n  z: zip\n", "line 6: key 'encodings.z': encoding 'z': unknown codec 'zip'"},
+      {"encoding: cg9\n",
+       "line 5: key 'encoding': no encoding 'cg9' in encodings; valid: quant8, cg3"},
       {"network: carrier-pigeon\n", "line 5: key 'network': unknown network model"},
-      {"trace: /no/such/trace.csv\n", "line 5: key 'trace': no such file: /no/such/trace.csv"},
-      {"slo_s: 0\n", "line 5: key 'slo_s': the SLO must be positive"},
-      {"dataset: wiki\n",
-       "line 5: key 'dataset': unknown value 'wiki'; valid: line_retrieval, text, wikitext"},
-      {"sweep:\n  bandwidth: [1, 2]\n", "line 6: unknown sweep key 'sweep.bandwidth'; valid:"},
-      {"sweep:\n  slo_s: [1, -2]\n", "line 6: key 'slo_s': the SLO must be positive"},
-      {"sweep:\n  rtt_ms: 5\n", "line 6: key 'sweep.rtt_ms' must be a non-empty list"},
+      {"net.trace: /no/such/trace.csv\n",
+       "line 5: key 'net.trace': network model 'fluid': option 'trace'='/no/such/trace.csv' is "
+       "not a file"},
+      {"net.bandwidth: 3\n", "(did you mean 'bandwidth_gbps'?)"},
+      {"net:\n  loss_rate: 0.9\n", "line 6: key 'net.loss_rate': network model 'fluid': option "
+                                   "'loss_rate'='0.9' is outside [0, 0.5]"},
+      {"slo_s: 0\n", "line 5: key 'slo_s': value: option 'slo_s'='0' is outside [1e-09"},
+      {"dataset: wiki\n", "line 5: key 'dataset': model 'synthetic' has no text"},
+      {"sweep:\n  bandwidth: [1, 2]\n",
+       "line 6: unknown key 'bandwidth'; valid: name, model, hardware"},
+      {"sweep:\n  slo_s: [1, -2]\n", "line 6: key 'slo_s': value: option 'slo_s'='-2' is outside"},
+      {"sweep:\n  net.rtt_ms: 5\n", "line 6: key 'sweep.net.rtt_ms' must be a non-empty list"},
       // Found by fuzz_run_config: a mapping inside a sweep list threw a yaml-cpp exception.
-      {"sweep:\n  rtt_ms: [1, {a: 2}]\n",
-       "line 6: each value of 'sweep.rtt_ms' must be a single value, not a list or mapping"},
-      {"levels:\n  q: [quant]\n", "line 6: key 'levels.q' must be a single value"},
+      {"sweep:\n  net.rtt_ms: [1, {a: 2}]\n",
+       "line 6: each value of 'sweep.net.rtt_ms' must be a single value, not a list or mapping"},
+      {"encodings:\n  q: [quant]\n", "line 6: key 'encodings.q' must be a single value"},
       // Found by fuzz_run_config (a run that timed out): repeated sweep keys multiplied.
-      {"sweep:\n  rtt_ms: [1, 2]\n  rtt_ms: [3]\n", "line 7: key 'sweep.rtt_ms' is listed twice"},
+      {"sweep:\n  net.rtt_ms: [1, 2]\n  net.rtt_ms: [3]\n",
+       "line 7: key 'sweep.net.rtt_ms' is listed twice"},
       // Found by fuzz_run_config: a path too long for the file system threw filesystem_error.
-      {"trace: " + std::string(5000, 'x') + "\n", "line 5: key 'trace': no such file"},
+      {"net.trace: " + std::string(5000, 'x') + "\n", "line 5: key 'net.trace': network model "
+                                                    "'fluid': option 'trace'='xxx"},
+      // Spellings of earlier versions name their new key.
+      {"bandwidth_gbps: 1\n", "line 5: key 'bandwidth_gbps' is now 'net.bandwidth_gbps'"},
+      {"sweep:\n  rtt_ms: [1, 2]\n", "line 6: key 'rtt_ms' is now 'net.rtt_ms'"},
+      {"level: cg1\n", "line 5: key 'level' is now 'encoding'"},
+      {"levels:\n  a: quant\n", "line 5: key 'levels' is now 'encodings'"},
   };
   for (const Case& c : cases) {
     std::string path = write_config(dir, c.body);

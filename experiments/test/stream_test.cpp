@@ -1,4 +1,4 @@
-// The streaming engine's experiment side: hardware profiles, level specs, and `cachegen stream`
+// The streaming engine's experiment side: hardware profiles, encoding specs, and `cachegen stream`
 // end to end.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -96,30 +96,30 @@ TEST(HardwareProfile, ErrorsNameTheFileLineAndKey) {
             std::string::npos);
 }
 
-TEST(LevelSpec, ParsesAndRejects) {
-  LevelSpec spec = parse_level_spec("cg2=cachegen:level=2;coder=ac");
+TEST(EncodingSpec, ParsesAndRejects) {
+  EncodingSpec spec = parse_encoding_spec("cg2=cachegen:level=2;coder=ac");
   EXPECT_EQ(spec.name, "cg2");
   EXPECT_EQ(spec.codec, "cachegen");
   EXPECT_EQ(spec.options, "level=2;coder=ac");
-  EXPECT_EQ(format_level_spec(spec), "cg2=cachegen:level=2;coder=ac");
-  EXPECT_EQ(parse_level_spec("q=quant").options, "");
-  EXPECT_THROW(parse_level_spec("cachegen"), Error);
-  EXPECT_THROW(parse_level_spec("x="), Error);
+  EXPECT_EQ(format_encoding_spec(spec), "cg2=cachegen:level=2;coder=ac");
+  EXPECT_EQ(parse_encoding_spec("q=quant").options, "");
+  EXPECT_THROW(parse_encoding_spec("cachegen"), Error);
+  EXPECT_THROW(parse_encoding_spec("x="), Error);
   EXPECT_NE(error_of([] {
-              make_store_levels({parse_level_spec("x=zip")}, 1);
-            }).find("level 'x': unknown codec 'zip'"),
+              make_store_encodings({parse_encoding_spec("x=zip")}, 1);
+            }).find("encoding 'x': unknown codec 'zip'"),
             std::string::npos);
   EXPECT_NE(error_of([] {
-              make_store_levels({parse_level_spec("x=quant:bits=12")}, 1);
-            }).find("level 'x'"),
+              make_store_encodings({parse_encoding_spec("x=quant:bits=12")}, 1);
+            }).find("encoding 'x'"),
             std::string::npos);
 }
 
 TEST(StreamCli, SyntheticContextWithProfiledTiming) {
   std::string profile = write_file("cli_tiny.yaml", kTinyProfile);
   CliResult r = run_cli("stream --synthetic --hardware " + profile +
-                        " --context-tokens 600 --chunk-tokens 256 --bandwidth-gbps 0.1 "
-                        "--rtt-ms 2 --slo-s 0.5 --controller cachegen --json");
+                        " --context-tokens 600 --chunk-tokens 256 --net bandwidth_gbps=0.1 "
+                        "--net rtt_ms=2 --slo-s 0.5 --controller cachegen --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = nlohmann::json::parse(r.output);
   ASSERT_EQ(j["chunks"].size(), 3u);
@@ -132,9 +132,10 @@ TEST(StreamCli, SyntheticContextWithProfiledTiming) {
   EXPECT_LE(j["chunks"][2]["arrival_s"].get<double>(), j["ttft_s"].get<double>());
 
   CliResult bad = run_cli("stream --synthetic --hardware " + profile +
-                          " --controller fixed --controller-opt level=cg7");
+                          " --controller fixed:encoding=cg7");
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.output.find("no level 'cg7'; its levels: quant8, cg3, cg2, cg1"), std::string::npos)
+  EXPECT_NE(bad.output.find("no encoding 'cg7'; its encodings: quant8, cg3, cg2, cg1"),
+            std::string::npos)
       << bad.output;
   CliResult zero = run_cli("stream --synthetic --hardware " + profile + " --slo-s 0");
   EXPECT_NE(zero.exit_code, 0);

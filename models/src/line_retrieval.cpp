@@ -72,7 +72,7 @@ RetrievalEpisode grow_episode(std::mt19937_64& rng, Fits fits) {
 }
 }  // namespace
 
-RetrievalEpisode make_retrieval_episode(const Tokenizer& tokenizer, int64_t context_tokens,
+RetrievalEpisode make_retrieval_episode(const TextTokenizer& tokenizer, int64_t context_tokens,
                                         std::mt19937_64& rng) {
   auto tokens = static_cast<int64_t>(tokenizer.encode(kHeader).size());
   RetrievalEpisode e = grow_episode(rng, [&](const std::string& line) {
@@ -95,7 +95,7 @@ RetrievalEpisode make_retrieval_episode_with_lines(int64_t line_count, std::mt19
   return grow_episode(rng, [&](const std::string&) { return added++ < line_count; });
 }
 
-RetrievalScore score_retrieval(LanguageModel& model, const Tokenizer& tokenizer,
+RetrievalScore score_retrieval(LanguageModel& model, const TextTokenizer& tokenizer,
                                int64_t context_tokens, int64_t episodes, uint64_t seed) {
   RetrievalScore score;
   for (int64_t i = 0; i < episodes; ++i) {

@@ -13,44 +13,51 @@ const std::vector<std::string>& tcp_variant_names() {
   return names;
 }
 
-namespace {
-double get_double(Options& options, const std::string& key, double fallback, double min,
-                  double max) {
-  std::string text = options.get_string(key, "");
-  if (text.empty())
-    return fallback;
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (*end != '\0' || !(v >= min && v <= max)) {
-    fail("network option '", key, "'='", text, "' is not a number in [", min, ", ", max, "]");
-  }
-  return v;
+const OptionSchema& network_options() {
+  static const OptionSchema schema = {
+      number_option("bandwidth_gbps", 3, 1e-6, 1e6,
+                    "constant link rate when no trace is given (the paper's 3 Gbps)"),
+      file_option("trace", "bandwidth trace file (CSV time_s,bandwidth_mbps, or Mahimahi)"),
+      choice_option("trace_format", "auto", {"auto", "csv", "mahimahi"}, "the trace's format"),
+      number_option("mahimahi_bin_ms", 10, 0.001, 1e6, "Mahimahi trace -> rate bins (ms)"),
+      number_option("rtt_ms", 10, 0.001, 1e6, "round-trip propagation time (ms)"),
+      integer_option("mtu", 1500, 576, 65535, "link MTU in bytes; TCP segments are MTU - 52"),
+      integer_option("queue_packets", 0, 0, int64_t{1} << 30,
+                     "bottleneck queue (ns3); 0: one BDP at the peak rate, at least 100"),
+      number_option("loss_rate", 0, 0, 0.5, "random packet loss on the bottleneck (ns3)"),
+      choice_option("congestion_control", "cubic", tcp_variant_names(), "TCP variant (ns3)"),
+      bool_option("hystart", false, "CUBIC's HyStart slow-start exit (ns3)"),
+      integer_option("seed", 1, 1, int64_t{1} << 31, "random streams (ns3)"),
+      bool_option("slow_start", false, "model TCP slow start (fluid)"),
+      integer_option("initial_cwnd", 10, 1, 1 << 20,
+                     "initial window in segments (fluid; ns3 uses 10)")};
+  return schema;
 }
-}  // namespace
 
-NetworkConfig network_config_from(Options& options) {
+NetworkConfig network_config_from(const Options& options) {
   NetworkConfig c;
-  std::string trace = options.get_string("trace", "");
-  std::string format = options.get_choice("trace_format", "auto", {"auto", "csv", "mahimahi"});
-  double bin_ms = get_double(options, "mahimahi_bin_ms", 10, 0.001, 1e6);
-  double gbps = get_double(options, "bandwidth_gbps", 3, 1e-6, 1e6);
-  if (!trace.empty()) {
+  if (!options.text("trace").empty()) {
     if (options.has("bandwidth_gbps"))
-      fail("network options: give trace or bandwidth_gbps, not both");
-    c.trace = load_trace(trace, format, bin_ms);
+      fail(options.context(), ": give trace or bandwidth_gbps, not both");
+    c.trace = load_trace(options.text("trace"), options.text("trace_format"),
+                         options.number("mahimahi_bin_ms"));
   } else {
-    c.trace = constant_trace(gbps);
+    c.trace = constant_trace(options.number("bandwidth_gbps"));
   }
-  c.rtt_s = get_double(options, "rtt_ms", 10, 0.001, 1e6) / 1000;
-  c.mtu = static_cast<int>(options.get_int("mtu", 1500, 576, 65535));
-  c.queue_packets = options.get_int("queue_packets", 0, 0, int64_t{1} << 30);
-  c.loss_rate = get_double(options, "loss_rate", 0, 0, 0.5);
-  c.congestion_control = options.get_choice("congestion_control", "cubic", tcp_variant_names());
-  c.hystart = options.get_bool("hystart", false);
-  c.seed = static_cast<uint64_t>(options.get_int("seed", 1, 1, int64_t{1} << 31));
-  c.slow_start = options.get_bool("slow_start", false);
-  c.initial_cwnd = static_cast<int>(options.get_int("initial_cwnd", 10, 1, 1 << 20));
+  c.rtt_s = options.number("rtt_ms") / 1000;
+  c.mtu = static_cast<int>(options.integer("mtu"));
+  c.queue_packets = options.integer("queue_packets");
+  c.loss_rate = options.number("loss_rate");
+  c.congestion_control = options.text("congestion_control");
+  c.hystart = options.flag("hystart");
+  c.seed = static_cast<uint64_t>(options.integer("seed"));
+  c.slow_start = options.flag("slow_start");
+  c.initial_cwnd = static_cast<int>(options.integer("initial_cwnd"));
   return c;
+}
+
+void check_network_options(const Options& options) {
+  network_config_from(options);
 }
 
 }  // namespace cachegen

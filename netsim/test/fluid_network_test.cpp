@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cachegen/core/error.h"
-#include "cachegen/netsim/registry.h"
+#include "cachegen/core/network.h"
 #include "cachegen/netsim/trace_io.h"
 
 namespace cachegen {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cachegen/core/codec.h"
 #include "cachegen/core/kv_cache.h"
 
 namespace cachegen {
@@ -25,5 +26,10 @@ struct ProbabilityProfile {
   static std::shared_ptr<const ProbabilityProfile> load(const std::string& path);
   static std::string compute_id(const std::string& params, const std::vector<uint32_t>& counts);
 };
+
+// Builds an offline probability profile for the cachegen codec configured by `options` (checked
+// against its schema) from sample KV caches (all with the same layers and channels).
+ProbabilityProfile build_cachegen_profile(const Options& options, const CodecContext& context,
+                                          const std::vector<KVCache>& samples);
 
 }  // namespace cachegen

@@ -1,5 +1,5 @@
-// Codecs by name. A new codec is one file that implements cachegen::Codec plus one line in
-// codec/src/registry.cpp. Names: identity, quant, kivi, cachegen.
+// Codecs by name (core's codec_registry(): each codec in codec/src/codecs/ registers itself with
+// its options), and whole files of chunk containers.
 #pragma once
 
 #include <memory>
@@ -8,20 +8,12 @@
 
 #include "cachegen/core/codec.h"
 #include "cachegen/core/options.h"
-#include "cachegen/core/registry.h"
 
 namespace cachegen {
 
-struct CodecContext {
-  int threads = 0;                         // 0 = all hardware threads
-  std::vector<std::string> profile_paths;  // offline probability profiles available to decode
-};
-
-using CodecRegistry = Registry<Codec, Options&, const CodecContext&>;
-CodecRegistry& codec_registry();
-
-// Creates a codec and rejects options it did not read.
-std::unique_ptr<Codec> make_codec(const std::string& name, Options options,
+// Creates a codec; its options are checked against the codec's schema (unknown keys, types and
+// ranges fail naming the codec and the key).
+std::unique_ptr<Codec> make_codec(const std::string& name, const Options& options,
                                   const CodecContext& context);
 
 // Encodes a cache as back-to-back containers of at most chunk_tokens tokens each

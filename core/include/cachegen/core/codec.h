@@ -1,5 +1,6 @@
 // The Codec interface: turns one chunk of KV cache into a self-describing byte container and back.
-// Implementations live in codec/ and are created by name through codec/registry.h.
+// Implementations live in codec/src/codecs/, one file each, and register themselves in
+// codec_registry() with the options they take.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "cachegen/core/kv_cache.h"
+#include "cachegen/core/registry.h"
 
 namespace cachegen {
 
@@ -41,5 +43,14 @@ class Codec {
   // `container` spans exactly one container; `file_offset` is its offset in the file (errors).
   virtual KVCache decode(const uint8_t* container, size_t size, uint64_t file_offset) const = 0;
 };
+
+// What every codec may use besides its options.
+struct CodecContext {
+  int threads = 0;                         // 0 = all hardware threads
+  std::vector<std::string> profile_paths;  // offline probability profiles available to decode
+};
+
+using CodecRegistry = Registry<Codec, const CodecContext&>;
+CodecRegistry& codec_registry();
 
 }  // namespace cachegen

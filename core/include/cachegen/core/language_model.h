@@ -1,7 +1,8 @@
 // The LanguageModel interface: what the streaming engine and the experiments need from an LLM,
 // in plain types (implementations in models/ use libtorch). Token ids are int32. A KV cache
 // passed in as `past` holds the context already processed (core's layout, any dtype: it is
-// converted to the model's); KV caches returned hold past + the new tokens.
+// converted to the model's); KV caches returned hold past + the new tokens. Implementations
+// (models/src/language_models/) register themselves in language_model_registry().
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,20 @@
 #include <vector>
 
 #include "cachegen/core/kv_cache.h"
+#include "cachegen/core/registry.h"
 
 namespace cachegen {
+
+// Text <-> token ids, as a model's checkpoint defines them.
+class TextTokenizer {
+ public:
+  virtual ~TextTokenizer() = default;
+  // Token ids of `text` (UTF-8), without BOS/EOS.
+  virtual std::vector<int32_t> encode(const std::string& text) const = 0;
+  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+  // The token put before a sequence (Llama's BOS), or -1.
+  virtual int32_t bos_id() const = 0;
+};
 
 struct PrefillResult {
   KVCache kv;                 // past + the new tokens, in the model's dtype
@@ -37,6 +50,12 @@ class LanguageModel {
   // perplexity.
   virtual std::vector<double> log_probs(const std::vector<int32_t>& tokens,
                                         const KVCache* past) = 0;
+  // The tokenizer that came with the model (datasets and scoring need one); nullptr if none.
+  virtual const TextTokenizer* tokenizer() const { return nullptr; }
 };
+
+// Language models by name; the int is the CPU thread count (0: all cores).
+using LanguageModelRegistry = Registry<LanguageModel, int>;
+LanguageModelRegistry& language_model_registry();
 
 }  // namespace cachegen

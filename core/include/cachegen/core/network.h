@@ -5,12 +5,15 @@
 // byte arrives. The request takes half an RTT to reach the sender and the data half an RTT
 // back, so even an infinitely fast link delivers a chunk one RTT after it was asked for.
 // Transport state (congestion window, queue) carries over from chunk to chunk. Implementations
-// live in netsim/ and are created by name through netsim/registry.h.
+// live in netsim/src/networks/, one file each, and register themselves in network_registry();
+// their options are the `net.*` keys of configs.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "cachegen/core/registry.h"
 
 namespace cachegen {
 
@@ -24,5 +27,13 @@ class NetworkModel {
   // controller); nullptr when the model cannot be copied (a live packet simulation).
   virtual std::unique_ptr<NetworkModel> clone() const { return nullptr; }
 };
+
+using NetworkRegistry = Registry<NetworkModel>;
+NetworkRegistry& network_registry();
+
+// A network model by name, its options (the `net.*` keys) checked against its schema.
+inline std::unique_ptr<NetworkModel> make_network(const std::string& name, const Options& options) {
+  return network_registry().create(name, options);
+}
 
 }  // namespace cachegen

@@ -34,9 +34,8 @@ class CliArgs {
   std::vector<std::string> positionals_;
 };
 
-// Options for `owner` from the repeated KEY=VALUE flag `assignments_flag`, then from the
-// network flags --bandwidth-gbps, --rtt-ms and --trace (when given).
-Options network_options_from(const CliArgs& args, const std::string& assignments_flag,
-                             const std::string& owner);
+// Options for `owner` from the repeated KEY=VALUE flag `flag` (e.g. --net bandwidth_gbps=1);
+// the plug-in's registry checks them.
+Options assignments(const CliArgs& args, const std::string& flag, const std::string& owner);
 
 }  // namespace cachegen

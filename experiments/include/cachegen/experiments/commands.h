@@ -15,6 +15,7 @@ int run_trace(int argc, char** argv);
 int run_stream(int argc, char** argv);
 int run_run(int argc, char** argv);
 int run_merge(int argc, char** argv);
+int run_list(int argc, char** argv);
 #if CACHEGEN_HAVE_TORCH
 int run_kv(int argc, char** argv);
 int run_generate(int argc, char** argv);

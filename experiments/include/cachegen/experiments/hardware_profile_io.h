@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "cachegen/core/compute_model.h"
+#include "cachegen/stream/compute_model.h"
 #include "cachegen/core/kv_cache.h"
 
 namespace cachegen {

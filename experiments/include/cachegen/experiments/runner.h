@@ -28,8 +28,14 @@ struct RunStats {
   int64_t resumed = 0;  // rows found done already
 };
 
-// The columns of runs.csv, in order.
-const std::vector<std::string>& run_columns();
+// The columns of a config's runs.csv, in order: point, request, seed (the request's: the
+// config's seed + request), then one per setting (RunPoint::settings(): the run keys and the
+// config's net.* keys), then result_columns().
+std::vector<std::string> run_columns(const RunConfig& config);
+// What a request measured: revision, kv_tokens (the context's KV tokens), encoding_used and
+// codec_used (one name, "text" or "mixed"), TTFT and its breakdown, bytes, quality, and
+// chunk_encodings (each chunk's encoding).
+const std::vector<std::string>& result_columns();
 
 RunStats run_sweep(const RunConfig& config, const RunOptions& options);
 

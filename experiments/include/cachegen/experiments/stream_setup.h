@@ -1,31 +1,51 @@
-// What a streaming request needs, built from names: the store's encoding levels from
-// "NAME=CODEC[:KEY=VALUE;...]" specs, and the contexts to stream (synthetic KV of a model's
-// shape, or a real model's KV of a dataset's context, in model_context.h).
+// What a streaming request needs, built from names: the store's encodings from
+// "NAME=CODEC[:KEY=VALUE;...]" specs, the model from its spec, and the contexts to stream
+// (synthetic KV of a model's shape, or a real model's KV of a dataset's context,
+// model_context.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "cachegen/core/chunk_store.h"
+#include "cachegen/stream/chunk_store.h"
 #include "cachegen/core/kv_cache.h"
-#include "cachegen/core/streamer.h"
+#include "cachegen/core/language_model.h"
+#include "cachegen/stream/streamer.h"
 
 namespace cachegen {
 
-struct LevelSpec {
+// Splits "NAME:KEY=VALUE;..." into NAME and its options text.
+std::pair<std::string, std::string> split_plugin_spec(const std::string& text);
+
+struct EncodingSpec {
   std::string name;     // what controllers and results call it, e.g. "cg2"
   std::string codec;    // a codec registry name
   std::string options;  // "key=value;..." for the codec
 };
 
 // "cg2=cachegen:level=2" -> {cg2, cachegen, level=2}; fails naming the spec when malformed.
-LevelSpec parse_level_spec(const std::string& text);
-std::string format_level_spec(const LevelSpec& spec);
+EncodingSpec parse_encoding_spec(const std::string& text);
+std::string format_encoding_spec(const EncodingSpec& spec);
 // The paper's set, best quality first: 8-bit quantization, then CacheGen levels 3, 2, 1.
-std::vector<LevelSpec> default_levels();
-// Creates each level's codec (unknown codecs and options fail naming the level).
-std::vector<StoreLevel> make_store_levels(const std::vector<LevelSpec>& specs, int threads);
+std::vector<EncodingSpec> default_encodings();
+// Creates each encoding's codec (unknown codecs and options fail naming the encoding).
+std::vector<StoreEncoding> make_store_encodings(const std::vector<EncodingSpec>& specs,
+                                                int threads);
+
+// A model as configs and the command line name it: "synthetic" (no model: KV of a hardware
+// profile's shape), a language model "NAME[:KEY=VALUE;...]" (`cachegen list`: builtin,
+// llama:path=DIR, ...), or a checkpoint directory, short for llama:path=DIR.
+struct ModelSpec {
+  std::string name;     // "synthetic" or a language model registry name
+  std::string options;  // "key=value;..."
+  bool synthetic() const { return name == "synthetic"; }
+};
+ModelSpec parse_model_spec(const std::string& text);
+// Checks a (non-synthetic) spec against the model's registry entry without loading it.
+void check_model_spec(const ModelSpec& spec);
+// Loads the model; it must come with a tokenizer (datasets need one).
+std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, int threads);
 
 // A context to stream and the request that follows it.
 struct StreamContext {

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "cachegen/core/language_model.h"
-#include "cachegen/models/tokenizer.h"
 
 namespace cachegen {
 
@@ -28,7 +27,7 @@ struct RetrievalEpisode {
 };
 
 // The record grows line by line while its tokens stay within `context_tokens`.
-RetrievalEpisode make_retrieval_episode(const Tokenizer& tokenizer, int64_t context_tokens,
+RetrievalEpisode make_retrieval_episode(const TextTokenizer& tokenizer, int64_t context_tokens,
                                         std::mt19937_64& rng);
 
 // A record of exactly `line_count` lines (at most 4096, the distinct keys), no tokenizer
@@ -53,7 +52,7 @@ struct RetrievalScore {
 
 // Exact-match accuracy of greedy answers over `episodes` episodes of `context_tokens` tokens
 // (episode i uses seed + i), with uncompressed KV.
-RetrievalScore score_retrieval(LanguageModel& model, const Tokenizer& tokenizer,
+RetrievalScore score_retrieval(LanguageModel& model, const TextTokenizer& tokenizer,
                                int64_t context_tokens, int64_t episodes, uint64_t seed);
 
 }  // namespace cachegen

@@ -14,23 +14,25 @@
 #include <string>
 #include <vector>
 
+#include "cachegen/core/language_model.h"
+
 namespace cachegen {
 
-class Tokenizer {
+class Tokenizer : public TextTokenizer {
  public:
   // Throws naming the file and key for anything it does not support.
   static Tokenizer load(const std::string& path);
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
-  ~Tokenizer();
+  ~Tokenizer() override;
 
   // Token ids of `text` (UTF-8), without BOS/EOS; callers add those from the model's config.
-  std::vector<int32_t> encode(const std::string& text) const;
+  std::vector<int32_t> encode(const std::string& text) const override;
   // Ids without a token (padded embedding rows of a model) decode to nothing.
-  std::string decode(const std::vector<int32_t>& ids) const;
+  std::string decode(const std::vector<int32_t>& ids) const override;
   int32_t token_id(const std::string& token) const;  // -1 if absent
   // The token the file's post-processor puts before a sequence (Llama's BOS), or -1.
-  int32_t bos_id() const;
+  int32_t bos_id() const override;
   int64_t vocab_size() const;
 
  private:

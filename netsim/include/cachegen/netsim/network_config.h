@@ -1,25 +1,14 @@
-// Settings shared by the network models, read from options (a config or `--opt` pairs).
-//
-//   bandwidth_gbps     constant link rate (when no trace is given)       default 3 (the paper's)
-//   trace              bandwidth trace file (CSV or Mahimahi)
-//   trace_format       auto | csv | mahimahi                              default auto
-//   mahimahi_bin_ms    Mahimahi trace -> rate bins                        default 10
-//   rtt_ms             round-trip propagation time                        default 10
-//   mtu                link MTU in bytes; TCP segments are MTU - 52       default 1500
-//   queue_packets      bottleneck queue (ns3); 0 = one BDP at the peak rate, at least 100
-//   loss_rate          random packet loss on the bottleneck (ns3)         default 0
-//   congestion_control ns-3 TCP variant (ns3): cubic, newreno, bbr, ...   default cubic
-//   hystart            CUBIC's HyStart slow-start exit (ns3)              default off
-//   seed               random streams (ns3)                               default 1
-//   slow_start         model TCP slow start (fluid)                       default off
-//   initial_cwnd       initial window in segments (fluid; ns3 uses 10)    default 10
+// Settings shared by the network models: the options both models declare, network_options()
+// in network_config.cpp (name, type, default, range, help: `cachegen list` prints them). Configs
+// write them as `net.KEY` (`net.bandwidth_gbps`, `net.rtt_ms`, `net.loss_rate`, ...), the
+// command line as --net-opt KEY=VALUE; nothing else names, defaults or range-checks them.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "cachegen/core/bandwidth_trace.h"
+#include "cachegen/netsim/bandwidth_trace.h"
 #include "cachegen/core/options.h"
 
 namespace cachegen {
@@ -42,8 +31,14 @@ struct NetworkConfig {
   double bdp_bytes() const { return trace.max_rate_bps() / 8 * rtt_s; }
 };
 
-// Reads the keys above; `context` names the owner in errors.
-NetworkConfig network_config_from(Options& options);
+// The keys above, as a schema.
+const OptionSchema& network_options();
+
+// Reads validated options (network_options()); fails when both trace and bandwidth_gbps are set
+// or the trace does not parse.
+NetworkConfig network_config_from(const Options& options);
+// network_config_from() for its errors only: the models' PluginInfo::check.
+void check_network_options(const Options& options);
 
 // The TCP variants ns-3 3.37 offers, by the short names `congestion_control` accepts.
 const std::vector<std::string>& tcp_variant_names();

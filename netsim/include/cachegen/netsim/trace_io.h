@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cachegen/core/bandwidth_trace.h"
+#include "cachegen/netsim/bandwidth_trace.h"
 
 namespace cachegen {
 

@@ -116,9 +116,9 @@ class Workspace {
 
 class GpuCodec {
  public:
-  // `name`: "cachegen" (coder=rans), "quant" or "kivi", with the CPU codec's options; throws
-  // naming the supported codecs otherwise.
-  static std::unique_ptr<GpuCodec> create(const std::string& name, Options options,
+  // A GPU codec of gpu_codec_registry() ("cachegen" with coder=rans, "quant", "kivi"), with
+  // the CPU codec's options; an unknown name fails listing the GPU codecs.
+  static std::unique_ptr<GpuCodec> create(const std::string& name, const Options& options,
                                           const CodecContext& context = {});
   virtual ~GpuCodec() = default;
   virtual std::string name() const = 0;
@@ -159,5 +159,10 @@ class GpuCodec {
 void copy_to_device(void* device, const void* host, size_t bytes, StreamHandle stream);
 void copy_to_host(void* host, const void* device, size_t bytes, StreamHandle stream);
 void synchronize(StreamHandle stream);
+
+// The GPU codecs: each file in codec/cuda/src registers itself under its CPU codec's name and
+// takes that codec's options.
+using GpuCodecRegistry = Registry<GpuCodec, const CodecContext&>;
+GpuCodecRegistry& gpu_codec_registry();
 
 }  // namespace cachegen::gpu

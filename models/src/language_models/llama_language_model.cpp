@@ -1,0 +1,76 @@
+// llama: a Hugging Face Llama-family checkpoint directory (config.json, model.safetensors or
+// shards, tokenizer.json) run by the libtorch decoder (llama_model.h), with its tokenizer.
+#include <filesystem>
+
+#include "cachegen/core/error.h"
+#include "cachegen/models/llama_model.h"
+#include "cachegen/models/tokenizer.h"
+
+namespace cachegen {
+
+namespace {
+class CheckpointModel : public LanguageModel {
+ public:
+  CheckpointModel(const std::string& directory, const ModelLoadOptions& options)
+      : llama_(LlamaModel::load(directory, options)),
+        tokenizer_(Tokenizer::load(directory + "/tokenizer.json")) {}
+
+  std::string name() const override { return llama_->name(); }
+  int64_t vocab_size() const override { return llama_->vocab_size(); }
+  KVShape kv_shape(int64_t tokens) const override { return llama_->kv_shape(tokens); }
+  PrefillResult prefill(const std::vector<int32_t>& tokens, const KVCache* past,
+                        bool all_logits) override {
+    return llama_->prefill(tokens, past, all_logits);
+  }
+  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, const KVCache* past,
+                                int max_new_tokens, int32_t eos) override {
+    return llama_->generate(prompt, past, max_new_tokens, eos);
+  }
+  std::vector<double> log_probs(const std::vector<int32_t>& tokens,
+                                const KVCache* past) override {
+    return llama_->log_probs(tokens, past);
+  }
+  const TextTokenizer* tokenizer() const override { return &tokenizer_; }
+
+ private:
+  std::unique_ptr<LlamaModel> llama_;
+  Tokenizer tokenizer_;
+};
+
+void check_checkpoint(const Options& options) {
+  const std::string path = options.text("path");
+  std::error_code error;
+  if (path.empty() || !std::filesystem::is_regular_file(path + "/config.json", error))
+    fail(options.context(), ": path '", path, "' is not a checkpoint directory with config.json");
+}
+
+
+const OptionSpec kDevice = choice_option("device", "cpu", {"cpu", "cuda"}, "where it runs");
+const OptionSpec kDtype =
+    choice_option("dtype", "checkpoint", {"checkpoint", "f32", "bf16", "f16"},
+                  "weights and activations; checkpoint: the checkpoint's torch_dtype");
+
+std::unique_ptr<LanguageModel> load(const std::string& directory, const Options& options,
+                                    int threads) {
+  const std::string dtype = options.text("dtype");
+  return std::make_unique<CheckpointModel>(
+      directory,
+      ModelLoadOptions{options.text("device"), dtype == "checkpoint" ? "" : dtype, threads});
+}
+}  // namespace
+
+CACHEGEN_REGISTER(
+    language_model_registry(),
+    {"llama",
+     "a Hugging Face Llama-family checkpoint (Llama 2/3, Mistral, Qwen2) on libtorch",
+     {text_option("path", "", "the checkpoint directory (required)"), kDevice, kDtype},
+     check_checkpoint,
+     "path=models/builtin"},
+    [](const Options& options, int threads) { return load(options.text("path"), options, threads); });
+CACHEGEN_REGISTER(language_model_registry(),
+                  {"builtin", "the built-in model (models/builtin) on libtorch", {kDevice, kDtype}},
+                  [](const Options& options, int threads) {
+                    return load(CACHEGEN_SOURCE_DIR "/models/builtin", options, threads);
+                  });
+
+}  // namespace cachegen

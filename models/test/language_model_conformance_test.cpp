@@ -1,0 +1,128 @@
+// Conformance of every registered language model, created with its sample options: it comes
+// with a tokenizer, its KV has the shape it declares, prefilling on top of its own KV equals
+// prefilling at once, log_probs agree with the logits, greedy generation is the logits' argmax
+// and deterministic, and, for a Hugging Face checkpoint directory, its perplexity equals
+// transformers' on the same checkpoint (scripts/hf_perplexity.py). A new language model is
+// covered by registering it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cachegen/core/language_model.h"
+
+namespace cachegen {
+namespace {
+
+const char kText[] =
+    "On the first day the keeper of the lighthouse wrote that the sea was calm and the lamp "
+    "burned until dawn. On the second day a storm came from the west.";
+
+class LanguageModelConformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  static LanguageModel& model(const std::string& name) {
+    static std::map<std::string, std::unique_ptr<LanguageModel>> loaded;
+    std::unique_ptr<LanguageModel>& slot = loaded[name];
+    if (!slot) {
+      std::filesystem::current_path(CACHEGEN_SOURCE_DIR);  // sample paths are relative to it
+      const PluginInfo& info = language_model_registry().info(name);
+      slot = language_model_registry().create(name, Options::parse(info.sample_options, "test"), 2);
+    }
+    return *slot;
+  }
+  LanguageModel& model() const { return model(GetParam()); }
+  std::vector<int32_t> tokens() const {
+    const TextTokenizer& t = *model().tokenizer();
+    std::vector<int32_t> ids = t.encode(kText);
+    if (t.bos_id() >= 0)
+      ids.insert(ids.begin(), t.bos_id());
+    return ids;
+  }
+};
+
+double max_abs_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
+  return d;
+}
+
+TEST_P(LanguageModelConformance, HasATokenizerThatRoundTrips) {
+  ASSERT_NE(model().tokenizer(), nullptr);
+  const TextTokenizer& t = *model().tokenizer();
+  EXPECT_EQ(t.decode(t.encode(kText)), kText);
+}
+
+TEST_P(LanguageModelConformance, PrefillOnItsOwnKVEqualsPrefillAtOnce) {
+  const std::vector<int32_t> ids = tokens();
+  const size_t half = ids.size() / 2;
+  PrefillResult whole = model().prefill(ids, nullptr, true);
+  EXPECT_EQ(whole.kv.shape(), model().kv_shape(static_cast<int64_t>(ids.size())));
+  ASSERT_EQ(whole.positions, static_cast<int64_t>(ids.size()));
+  PrefillResult first = model().prefill({ids.begin(), ids.begin() + static_cast<long>(half)},
+                                        nullptr, false);
+  PrefillResult second =
+      model().prefill({ids.begin() + static_cast<long>(half), ids.end()}, &first.kv, true);
+  EXPECT_EQ(second.kv.shape(), whole.kv.shape());
+  const auto vocab = static_cast<size_t>(model().vocab_size());
+  std::vector<float> tail(whole.logits.begin() + static_cast<long>(half * vocab), whole.logits.end());
+  EXPECT_LT(max_abs_difference(tail, second.logits), 1e-3);
+}
+
+TEST_P(LanguageModelConformance, LogProbsAndGenerationFollowTheLogits) {
+  const std::vector<int32_t> ids = tokens();
+  const auto vocab = static_cast<size_t>(model().vocab_size());
+  PrefillResult whole = model().prefill(ids, nullptr, true);
+  std::vector<double> log_probs = model().log_probs(ids, nullptr);
+  ASSERT_EQ(log_probs.size(), ids.size() - 1);
+  for (size_t i : {size_t{0}, ids.size() / 2, ids.size() - 2}) {
+    const float* row = whole.logits.data() + i * vocab;
+    const double top = *std::max_element(row, row + vocab);
+    double sum = 0;
+    for (size_t v = 0; v < vocab; ++v)
+      sum += std::exp(static_cast<double>(row[v]) - top);
+    EXPECT_NEAR(log_probs[i], row[ids[i + 1]] - top - std::log(sum), 1e-3) << "position " << i;
+  }
+  const float* last = whole.logits.data() + (ids.size() - 1) * vocab;
+  const auto argmax = static_cast<int32_t>(std::max_element(last, last + vocab) - last);
+  std::vector<int32_t> generated = model().generate(ids, nullptr, 4, -1);
+  ASSERT_EQ(generated.size(), 4u);
+  EXPECT_EQ(generated.front(), argmax);
+  EXPECT_EQ(model().generate(ids, nullptr, 4, -1), generated);
+}
+
+TEST_P(LanguageModelConformance, PerplexityMatchesTransformersOnItsCheckpoint) {
+  const std::string directory = model().name();
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(directory + "/config.json", error))
+    GTEST_SKIP() << "not a Hugging Face checkpoint directory: " << directory;
+  const std::string text = ::testing::TempDir() + "/conformance_" + GetParam() + ".txt";
+  std::ofstream(text) << kText;
+  const std::string command = std::string(CACHEGEN_PYTHON) + " " + CACHEGEN_SOURCE_DIR +
+                              "/scripts/hf_perplexity.py " + directory + " " + text;
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[256];
+  while (fgets(buffer, sizeof(buffer), pipe))
+    output += buffer;
+  ASSERT_EQ(pclose(pipe), 0) << command << "\n" << output;
+  const double reference = nlohmann::json::parse(output).at("perplexity").get<double>();
+  const std::vector<double> log_probs = model().log_probs(tokens(), nullptr);
+  double total = 0;
+  for (double lp : log_probs)
+    total += lp;
+  const double ours = std::exp(-total / static_cast<double>(log_probs.size()));
+  EXPECT_NEAR(ours / reference, 1.0, 1e-4) << "ours " << ours << ", transformers " << reference;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, LanguageModelConformance,
+                         ::testing::ValuesIn(language_model_registry().names()),
+                         [](const auto& test) { return test.param; });
+
+}  // namespace
+}  // namespace cachegen

@@ -1,0 +1,71 @@
+// CacheGen's controller (§5.3): estimate throughput from the chunks already sent, assume it
+// holds, and give every remaining chunk an equal share of the SLO budget left; send the next
+// chunk in the best-quality encoding whose expected delay fits its share, or as text when
+// recomputing it is expected to finish sooner than fetching that encoding.
+#include <limits>
+
+#include "cachegen/core/registry.h"
+#include "cachegen/stream/controller.h"
+
+namespace cachegen {
+
+namespace {
+class CacheGenController : public Controller {
+ public:
+  CacheGenController(double prior_bps, int64_t window) : prior_bps_(prior_bps), window_(window) {}
+  std::string name() const override { return "cachegen"; }
+
+  int choose(const StreamView& view) override {
+    const double throughput = estimate_bps(view);
+    // When this chunk's work would be done if sent as `choice`: its bytes at the estimated
+    // throughput, then its GPU work once the GPU is free.
+    auto done_s = [&](int choice) {
+      const double arrival =
+          view.now_s + 8.0 * static_cast<double>(view.bytes(view.next, choice)) / throughput;
+      return std::max(arrival, view.compute_free_s) + view.compute_s(view.next, choice);
+    };
+    const double budget =
+        (view.slo_s - view.costs.question_s - view.now_s) / static_cast<double>(view.remaining());
+    const auto encodings = static_cast<int>(view.store.encodings().size());
+    int choice = encodings - 1;  // nothing fits: the smallest encoding
+    for (int encoding = 0; encoding < encodings; ++encoding) {
+      if (done_s(encoding) - view.now_s <= budget) {
+        choice = encoding;
+        break;
+      }
+    }
+    return done_s(kTextChoice) <= done_s(choice) ? kTextChoice : choice;
+  }
+
+ private:
+  // Bytes over wall time of the last `window_` transfers (request to last byte), or the prior.
+  double estimate_bps(const StreamView& view) const {
+    double bits = 0, seconds = 0;
+    const auto n = static_cast<int64_t>(view.sent.size());
+    for (int64_t i = std::max<int64_t>(0, n - window_); i < n; ++i) {
+      const SentChunk& s = view.sent[static_cast<size_t>(i)];
+      bits += 8.0 * static_cast<double>(s.bytes);
+      seconds += s.arrival_s - s.start_s;
+    }
+    return seconds > 0 && bits > 0 ? bits / seconds : prior_bps_;
+  }
+
+  double prior_bps_;
+  int64_t window_;
+};
+}  // namespace
+
+CACHEGEN_REGISTER(
+    controller_registry(),
+    {"cachegen",
+     "CacheGen's: the best encoding that fits the SLO budget at the measured throughput, or text "
+     "when recompute is faster",
+     {integer_option("prior_mbps", 1000, 1, 100'000'000,
+                     "throughput assumed before the first chunk arrives (Mbps)"),
+      integer_option("window", 1, 1, 1000, "chunks averaged in the throughput estimate")}},
+    [](const Options& options) {
+      return std::make_unique<CacheGenController>(
+          1e6 * static_cast<double>(options.integer("prior_mbps")), options.integer("window"));
+    });
+
+}  // namespace cachegen

@@ -1,0 +1,161 @@
+#include "cachegen/stream/streamer.h"
+
+#include "cachegen/core/error.h"
+#include "cachegen/core/timer.h"
+
+namespace cachegen {
+
+namespace {
+// fp16 bytes of `tokens` tokens of this store's KV: what a GPU decoder writes.
+uint64_t fp16_bytes(const ChunkStore& store, int64_t tokens) {
+  KVShape shape = store.reference().shape();
+  shape.tokens = tokens;
+  return static_cast<uint64_t>(shape.elements()) * 2;
+}
+}  // namespace
+
+ChunkCompute::ChunkCompute(ComputeTiming timing, const HardwareProfile* profile,
+                           LanguageModel* model, bool materialize)
+    : timing_(timing), profile_(profile), model_(model), materialize_(materialize) {
+  if (timing_ == ComputeTiming::kProfile && !profile_)
+    fail("compute timing 'profile' needs a hardware profile");
+  if (timing_ == ComputeTiming::kMeasured && !model_)
+    fail("compute timing 'measured' needs a model (recompute and question prefill run on it)");
+  if (timing_ == ComputeTiming::kMeasured && !materialize_)
+    fail("compute timing 'measured' runs the real work, so it always materializes the KV");
+  if (profile_)
+    profile_->validate();
+}
+
+CostEstimates ChunkCompute::estimates(const ChunkStore& store, int64_t question_tokens) const {
+  CostEstimates costs;
+  const auto& chunks = store.chunks();
+  for (const StoredChunk& c : chunks) {
+    std::vector<double> decode;
+    for (size_t encoding = 0; encoding < store.encodings().size(); ++encoding) {
+      decode.push_back(timing_ == ComputeTiming::kProfile
+                           ? profile_->decode_seconds(fp16_bytes(store, c.range.count))
+                           : c.decode_s[encoding]);
+    }
+    costs.decode_s.push_back(std::move(decode));
+    if (timing_ == ComputeTiming::kProfile) {
+      costs.recompute_s.push_back(profile_->prefill_seconds(c.range.count, c.range.begin));
+    } else {
+      if (!(c.prefill_s > 0))
+        fail("compute timing 'measured' needs the store's measured prefill times");
+      costs.recompute_s.push_back(c.prefill_s);
+    }
+  }
+  if (timing_ == ComputeTiming::kProfile) {
+    costs.question_s = profile_->prefill_seconds(question_tokens, store.context_tokens());
+  } else {
+    // The last chunk's prefill rate (it ran on top of nearly the whole context).
+    const StoredChunk& last = chunks.back();
+    costs.question_s = last.prefill_s * static_cast<double>(question_tokens) /
+                       static_cast<double>(last.range.count);
+  }
+  return costs;
+}
+
+double ChunkCompute::decode(const ChunkStore& store, int64_t chunk, int encoding, KVCache* out) {
+  Stopwatch clock;
+  if (materialize_)
+    *out = store.decode(chunk, encoding).converted(store.reference().dtype());
+  const double wall = clock.seconds();
+  if (timing_ == ComputeTiming::kMeasured)
+    return wall;
+  const StoredChunk& c = store.chunks()[static_cast<size_t>(chunk)];
+  return profile_->decode_seconds(fp16_bytes(store, c.range.count));
+}
+
+double ChunkCompute::recompute(const ChunkStore& store, int64_t chunk, const KVCache& past,
+                               KVCache* out) {
+  const StoredChunk& c = store.chunks()[static_cast<size_t>(chunk)];
+  double wall = 0;
+  if (materialize_) {
+    if (model_) {
+      if (static_cast<int64_t>(c.tokens.size()) != c.range.count)
+        fail("recompute of chunk ", chunk, " needs its token ids; the store has none");
+      Stopwatch clock;
+      PrefillResult r = model_->prefill(c.tokens, past.shape().tokens ? &past : nullptr, false);
+      wall = clock.seconds();
+      *out = r.kv.slice_tokens(c.range.begin, c.range.count).converted(store.reference().dtype());
+    } else {
+      *out = store.reference().slice_tokens(c.range.begin, c.range.count);
+    }
+  }
+  return timing_ == ComputeTiming::kMeasured
+             ? wall
+             : profile_->prefill_seconds(c.range.count, c.range.begin);
+}
+
+double ChunkCompute::question_prefill(const KVCache& context, const std::vector<int32_t>& question,
+                                      int64_t question_tokens, int64_t context_tokens) {
+  if (timing_ == ComputeTiming::kProfile)
+    return profile_->prefill_seconds(question_tokens, context_tokens);
+  if (question.empty())
+    fail("compute timing 'measured' needs the request's question tokens");
+  Stopwatch clock;
+  model_->prefill(question, &context, false);
+  return clock.seconds();
+}
+
+StreamOutcome stream_context(const ChunkStore& store, Controller& controller, NetworkModel& network,
+                             ChunkCompute& compute, const StreamRequest& request) {
+  if (!(request.slo_s > 0))
+    fail("the SLO must be positive (slo_s = ", request.slo_s, ")");
+  const int64_t question_tokens = request.question.empty()
+                                      ? request.question_tokens
+                                      : static_cast<int64_t>(request.question.size());
+  const CostEstimates costs = compute.estimates(store, question_tokens);
+  StreamOutcome out;
+  std::vector<SentChunk> sent;
+  std::vector<KVCache> parts;
+  PipelineClock clock;
+  for (int64_t i = 0; i < store.chunk_count(); ++i) {
+    StreamView view{store, costs, sent, network};
+    view.next = i;
+    view.now_s = clock.next_start(request.overlap);
+    view.compute_free_s = clock.compute_free_s;
+    view.slo_s = request.slo_s;
+    view.overlap = request.overlap;
+    const int choice = controller.choose(view);
+    if (choice != kTextChoice &&
+        (choice < 0 || choice >= static_cast<int>(store.encodings().size()))) {
+      fail("controller '", controller.name(), "' chose encoding ", choice, " for chunk ", i,
+           "; the store has ", store.encodings().size(), " encodings");
+    }
+    ChunkOutcome c;
+    c.choice = choice;
+    c.bytes = view.bytes(i, choice);
+    c.start_s = view.now_s;
+    c.arrival_s = network.transfer(c.bytes, c.start_s);
+    KVCache part;
+    if (choice == kTextChoice) {
+      KVCache past =
+          compute.materialize() && !parts.empty() ? KVCache::concat_tokens(parts) : KVCache();
+      c.compute_s = compute.recompute(store, i, past, &part);
+      out.recompute_s += c.compute_s;
+    } else {
+      c.compute_s = compute.decode(store, i, choice, &part);
+      out.decode_s += c.compute_s;
+    }
+    c.compute_start_s = clock.add(c.arrival_s, c.compute_s);
+    out.transfer_s += c.arrival_s - c.start_s;
+    out.bytes += c.bytes;
+    if (compute.materialize())
+      parts.push_back(std::move(part));
+    sent.push_back({i, choice, c.bytes, c.start_s, c.arrival_s});
+    out.chunks.push_back(c);
+  }
+  if (compute.materialize())
+    out.kv = KVCache::concat_tokens(parts);
+  out.prefill_s =
+      compute.question_prefill(out.kv, request.question, question_tokens, store.context_tokens());
+  out.ttft_s = clock.compute_free_s + out.prefill_s;
+  out.waiting_s = out.ttft_s - out.decode_s - out.recompute_s - out.prefill_s;
+  out.slo_met = out.ttft_s <= request.slo_s;
+  return out;
+}
+
+}  // namespace cachegen
