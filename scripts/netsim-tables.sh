@@ -13,9 +13,9 @@ mkdir -p "$out"
   for case in "1 2 1500" "1 2 9000" "1 10 1500" "0.5 10 1500" "10 2 9000"; do
     read -r gbps rtt mtu <<<"$case"
     bytes=$(python3 -c "print(int(100 * $gbps * 1e9 / 8 * $rtt / 1000))")
-    common="--bandwidth-gbps $gbps --rtt-ms $rtt --bytes $bytes --opt mtu=$mtu --json"
+    common="--net bandwidth_gbps=$gbps --net rtt_ms=$rtt --bytes $bytes --net mtu=$mtu --json"
     ns3=$(build/bin/cachegen netsim --backend ns3 $common)
-    fluid=$(build/bin/cachegen netsim --backend fluid $common --opt slow_start=on)
+    fluid=$(build/bin/cachegen netsim --backend fluid $common --net slow_start=on)
     python3 - "$gbps" "$rtt" "$mtu" "$bytes" "$ns3" "$fluid" <<'PY'
 import json, sys
 gbps, rtt, mtu, nbytes, ns3, fluid = sys.argv[1:]

@@ -36,8 +36,9 @@ def group(rows, *keys):
 
 
 def label(row):
-    """A fixed controller by its level, any other by its name."""
-    return row["level"] if row["controller"].startswith("fixed") else row["controller"]
+    """A fixed controller by its encoding, any other by its name."""
+    fixed = row["encoding"] or row["controller"].startswith("fixed")
+    return row["encoding_used"] if fixed else row["controller"]
 
 
 def quality(rows):
@@ -63,17 +64,17 @@ def table(path, header, lines):
 def size_vs_quality(rows, out):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     lines = []
-    for (level,), rs in group(rows, "level").items():
+    for (encoding,), rs in group(rows, "encoding_used").items():
         bits = mean(r["bits_per_element"] for r in rs)
         metric, q = quality(rs)
         kl = mean(r["kl"] for r in rs)
-        codec = rs[0]["codec"]
+        codec = rs[0]["codec_used"]
         marker = {"quant": "s", "kivi": "^", "cachegen": "o"}.get(codec, "x")
         axes[0].scatter(bits, q, marker=marker, s=50)
-        axes[0].annotate(level, (bits, q), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        axes[0].annotate(encoding, (bits, q), textcoords="offset points", xytext=(4, 4), fontsize=8)
         axes[1].scatter(bits, kl, marker=marker, s=50)
-        axes[1].annotate(level, (bits, kl), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        lines.append((level, codec, f"{bits:.3f}", f"{q:.4g}", f"{kl:.4g}",
+        axes[1].annotate(encoding, (bits, kl), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        lines.append((encoding, codec, f"{bits:.3f}", f"{q:.4g}", f"{kl:.4g}",
                       f"{mean(r['top1'] for r in rs):.3f}", len(rs)))
     axes[0].set_xlabel("bits per KV element (all metadata)")
     axes[0].set_ylabel(metric)
@@ -83,7 +84,7 @@ def size_vs_quality(rows, out):
     for ax in axes:
         ax.grid(alpha=0.3)
     save(fig, out)
-    table(out + ".md", ["level", "codec", "bits/element", metric, "KL", "top-1", "requests"], lines)
+    table(out + ".md", ["encoding", "codec", "bits/element", metric, "KL", "top-1", "requests"], lines)
 
 
 def ttft_vs_quality(rows, out):
@@ -115,9 +116,9 @@ def ttft_vs_quality(rows, out):
 def ttft_vs_bandwidth(rows, out):
     fig, ax = plt.subplots(figsize=(6, 4))
     series = defaultdict(list)
-    for (controller, bw), rs in group(rows, "controller", "bandwidth_gbps").items():
+    for (controller, bw), rs in group(rows, "controller", "net.bandwidth_gbps").items():
         series[label(rs[0])].append((float(bw), mean(r["ttft_s"] for r in rs)))
-    bandwidths = sorted({float(r["bandwidth_gbps"]) for r in rows})
+    bandwidths = sorted({float(r["net.bandwidth_gbps"]) for r in rows})
     for name, points in series.items():
         points.sort()
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
@@ -167,11 +168,11 @@ def slo_violation(rows, out):
 def codec_ablation(rows, out):
     fig, ax = plt.subplots(figsize=(7, 4))
     names, bits, lines = [], [], []
-    for (level,), rs in group(rows, "level").items():
-        names.append(level)
+    for (encoding,), rs in group(rows, "encoding_used").items():
+        names.append(encoding)
         bits.append(mean(r["bits_per_element"] for r in rs))
         metric, q = quality(rs)
-        lines.append((level, rs[0]["codec"], f"{bits[-1]:.3f}", f"{q:.4g}",
+        lines.append((encoding, rs[0]["codec_used"], f"{bits[-1]:.3f}", f"{q:.4g}",
                       f"{mean(r['kl'] for r in rs):.4g}", f"{mean(r['kv_relative_error'] for r in rs):.4f}"))
     bars = ax.bar(names, bits)
     for bar, line in zip(bars, lines):
@@ -185,13 +186,13 @@ def codec_ablation(rows, out):
 
 def decode_vs_transfer(rows, out):
     fig, ax = plt.subplots(figsize=(8, 4))
-    groups = group(rows, "level", "bandwidth_gbps")
+    groups = group(rows, "encoding_used", "net.bandwidth_gbps")
     labels, decode, transfer, lines = [], [], [], []
-    for (level, bw), rs in groups.items():
-        labels.append(f"{level}\n{bw} Gbps")
+    for (encoding, bw), rs in groups.items():
+        labels.append(f"{encoding}\n{bw} Gbps")
         decode.append(mean(r["decode_s"] for r in rs))
         transfer.append(mean(r["transfer_s"] for r in rs))
-        lines.append((level, bw, f"{decode[-1]:.4f}", f"{transfer[-1]:.4f}"))
+        lines.append((encoding, bw, f"{decode[-1]:.4f}", f"{transfer[-1]:.4f}"))
     x = range(len(labels))
     ax.bar([i - 0.2 for i in x], decode, width=0.4, label="decode (CPU, measured)")
     ax.bar([i + 0.2 for i in x], transfer, width=0.4, label="transfer")
@@ -201,7 +202,7 @@ def decode_vs_transfer(rows, out):
     ax.legend()
     ax.grid(alpha=0.3, axis="y")
     save(fig, out)
-    table(out + ".md", ["level", "Gbps", "decode s", "transfer s"], lines)
+    table(out + ".md", ["encoding", "Gbps", "decode s", "transfer s"], lines)
 
 
 FIGURES = OrderedDict([

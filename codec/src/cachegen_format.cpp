@@ -44,8 +44,9 @@ const OptionSchema& cachegen_options() {
       choice_option("tables", "chunk", {"chunk", "profile"},
                     "probability tables shipped per chunk, or from an offline profile"),
       file_option("profile", "offline profile file (cachegen profile); implies tables=profile"),
-      text_option("profile_id", "", "the profile's id, written into containers (decode looks it "
-                                    "up among the given profiles)")};
+      text_option("profile_id", "",
+                  "the profile's id, written into containers (decode looks it "
+                  "up among the given profiles)")};
   return schema;
 }
 

@@ -43,7 +43,8 @@ TEST_P(CodecConformance, ParamsRebuildAnIdenticalCodec) {
   std::unique_ptr<Codec> again =
       make_codec(GetParam(), Options::parse(codec->params(), "params"), CodecContext{});
   EXPECT_EQ(again->params(), codec->params());
-  EXPECT_EQ(again->encode(kv_, ChunkPosition{}, nullptr), codec->encode(kv_, ChunkPosition{}, nullptr));
+  EXPECT_EQ(again->encode(kv_, ChunkPosition{}, nullptr),
+            codec->encode(kv_, ChunkPosition{}, nullptr));
 }
 
 TEST_P(CodecConformance, EveryTruncationIsRejected) {

@@ -7,9 +7,9 @@
 #include <functional>
 #include <limits>
 
+#include "cachegen/codec/level_table.h"
 #include "cachegen/codec/profile.h"
 #include "cachegen/codec/registry.h"
-#include "cachegen/codec/level_table.h"
 #include "cachegen/core/byte_io.h"
 #include "cachegen/core/error.h"
 #include "test_util.h"
@@ -54,7 +54,6 @@ KVCache reference_cachegen(const KVCache& kv, int level) {
   }
   return out;
 }
-
 
 TEST(Codecs, IdentityIsLossless) {
   for (DType dtype : {DType::kF16, DType::kBF16, DType::kF32}) {
@@ -191,7 +190,6 @@ TEST(Codecs, DeterministicAcrossThreadCounts) {
     EXPECT_EQ(encode_chunks(*one, kv, 40, nullptr), encode_chunks(*two, kv, 40, nullptr));
   }
 }
-
 
 TEST(Codecs, ProfileTablesDecodeLikeChunkTables) {
   KVCache train = small_kv(3, 400, 2, 16, DType::kF16, 11);

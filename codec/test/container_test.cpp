@@ -26,7 +26,6 @@ TEST(Container, HeaderFieldsRoundTrip) {
   EXPECT_NE(views[0].header().params.find("key_bins="), std::string::npos);
 }
 
-
 TEST(Container, EveryBitFlipIsRejected) {
   std::vector<uint8_t> bytes = sample_file("cachegen", "level=2;delta=on");
   CodecContext context;

@@ -63,7 +63,9 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return parts;
 }
 
-std::string range_text(double min, double max) {
+std::string range_text(double min, double max, bool integers) {
+  if (integers)
+    return str("[", static_cast<int64_t>(min), ", ", static_cast<int64_t>(max), "]");
   return str("[", min, ", ", max, "]");
 }
 
@@ -75,7 +77,7 @@ std::string check_value(const OptionSpec& spec, const std::string& value) {
       if (!parse_integer(value, &v))
         return "is not an integer";
       if (static_cast<double>(v) < spec.min || static_cast<double>(v) > spec.max)
-        return "is outside " + range_text(spec.min, spec.max);
+        return "is outside " + range_text(spec.min, spec.max, true);
       return "";
     }
     case OptionType::kNumber: {
@@ -83,7 +85,7 @@ std::string check_value(const OptionSpec& spec, const std::string& value) {
       if (!parse_number(value, &v))
         return "is not a number";
       if (!(v >= spec.min && v <= spec.max))
-        return "is outside " + range_text(spec.min, spec.max);
+        return "is outside " + range_text(spec.min, spec.max, false);
       return "";
     }
     case OptionType::kBool: {
@@ -98,8 +100,7 @@ std::string check_value(const OptionSpec& spec, const std::string& value) {
       return "";
     case OptionType::kFile: {
       std::error_code error;  // a name too long or otherwise unusable is just not a file
-      return value.empty() || std::filesystem::is_regular_file(value, error) ? ""
-                                                                              : "is not a file";
+      return value.empty() || std::filesystem::is_regular_file(value, error) ? "" : "is not a file";
     }
     case OptionType::kIntegerList:
       if (value.empty())
@@ -109,7 +110,7 @@ std::string check_value(const OptionSpec& spec, const std::string& value) {
         if (!parse_integer(item, &v))
           return "has '" + item + "', which is not an integer";
         if (static_cast<double>(v) < spec.min || static_cast<double>(v) > spec.max)
-          return str("has ", v, ", outside ", range_text(spec.min, spec.max));
+          return str("has ", v, ", outside ", range_text(spec.min, spec.max, true));
       }
       return "";
   }
@@ -136,9 +137,9 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 std::string OptionSpec::type_text() const {
   switch (type) {
     case OptionType::kInteger:
-      return "integer in " + range_text(min, max);
+      return "integer in " + range_text(min, max, true);
     case OptionType::kNumber:
-      return "number in " + range_text(min, max);
+      return "number in " + range_text(min, max, false);
     case OptionType::kBool:
       return "on|off";
     case OptionType::kChoice:
@@ -148,15 +149,16 @@ std::string OptionSpec::type_text() const {
     case OptionType::kFile:
       return "file";
     case OptionType::kIntegerList:
-      return "integers in " + range_text(min, max) + ", comma-separated";
+      return "integers in " + range_text(min, max, true) + ", comma-separated";
   }
   return "";
 }
 
 OptionSpec integer_option(std::string name, int64_t fallback, int64_t min, int64_t max,
                           std::string help) {
-  return {std::move(name),          OptionType::kInteger, str(fallback), static_cast<double>(min),
-          static_cast<double>(max), {},                   std::move(help)};
+  return {std::move(name),          OptionType::kInteger,     str(fallback),
+          static_cast<double>(min), static_cast<double>(max), {},
+          std::move(help)};
 }
 
 OptionSpec number_option(std::string name, double fallback, double min, double max,
@@ -170,8 +172,8 @@ OptionSpec bool_option(std::string name, bool fallback, std::string help) {
 
 OptionSpec choice_option(std::string name, std::string fallback, std::vector<std::string> choices,
                          std::string help) {
-  return {std::move(name), OptionType::kChoice, std::move(fallback), 0, 0, std::move(choices),
-          std::move(help)};
+  return {std::move(name),    OptionType::kChoice, std::move(fallback), 0, 0,
+          std::move(choices), std::move(help)};
 }
 
 OptionSpec text_option(std::string name, std::string fallback, std::string help) {
@@ -241,7 +243,8 @@ const OptionSpec& Options::spec(const std::string& key, OptionType type) const {
       return s;
     }
   }
-  fail(context_, ": option '", key, "' is read but not declared (or the options were not validated)");
+  fail(context_, ": option '", key,
+       "' is read but not declared (or the options were not validated)");
 }
 
 std::string Options::raw(const OptionSpec& spec) const {
@@ -305,7 +308,8 @@ std::string closest_name(const std::string& word, const std::vector<std::string>
   size_t best_distance = limit + 1;
   for (const std::string& candidate : candidates) {
     // A prefix of the other ("rtt" for "rtt_ms") counts as a near miss.
-    const bool prefix = !word.empty() && (candidate.rfind(word, 0) == 0 || word.rfind(candidate, 0) == 0);
+    const bool prefix =
+        !word.empty() && (candidate.rfind(word, 0) == 0 || word.rfind(candidate, 0) == 0);
     const size_t d = prefix ? 1 : edit_distance(word, candidate);
     if (d < best_distance && d < word.size()) {
       best = candidate;

@@ -83,8 +83,9 @@ void YamlMap::finish() const {
     const auto key = yaml_scalar(it->first, source_, "a key");
     if (known_.count(key))
       continue;
-    fail(at(it->first), unknown_name_message("key", path(key),
-                                             std::vector<std::string>(known_.begin(), known_.end())));
+    fail(at(it->first),
+         unknown_name_message("key", path(key),
+                              std::vector<std::string>(known_.begin(), known_.end())));
   }
 }
 

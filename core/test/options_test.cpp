@@ -87,8 +87,9 @@ TEST(Options, FilesMustExist) {
 
 TEST(Registry, CreatesByNameWithValidatedOptions) {
   Registry<int> registry("thing");
-  registry.add({"b", "", {integer_option("n", 2, 0, 9, "n")}},
-               [](const Options& o) { return std::make_unique<int>(static_cast<int>(o.integer("n"))); });
+  registry.add({"b", "", {integer_option("n", 2, 0, 9, "n")}}, [](const Options& o) {
+    return std::make_unique<int>(static_cast<int>(o.integer("n")));
+  });
   registry.add({"a", "", {}}, [](const Options&) { return std::make_unique<int>(1); });
   EXPECT_EQ(*registry.create("b", Options()), 2);
   EXPECT_EQ(*registry.create("b", Options::parse("n=7", "t")), 7);

@@ -23,8 +23,7 @@ class BufferController : public Controller {
     const int encodings = static_cast<int>(view.store.encodings().size());
     // Seconds of SLO budget per chunk still to load, as a fraction of the fair share.
     const double share = view.slo_s / static_cast<double>(view.store.chunk_count());
-    const double slack =
-        (view.slo_s - view.now_s) / static_cast<double>(view.remaining()) / share;
+    const double slack = (view.slo_s - view.now_s) / static_cast<double>(view.remaining()) / share;
     if (slack >= 1)
       return 0;  // on or ahead of schedule: the best encoding
     if (slack <= reservoir_)

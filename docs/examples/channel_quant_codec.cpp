@@ -53,9 +53,9 @@ class ChannelQuantCodec : public Codec {
         kv.load_row(p / 2, static_cast<int>(p % 2), t, row.data());
         for (int64_t i = 0; i < c; ++i) {
           const auto at = static_cast<size_t>(p * c + i);
-          const float q = steps[at] > 0 ? std::nearbyint((row[static_cast<size_t>(i)] - mins[at]) /
-                                                         steps[at])
-                                        : 0;
+          const float q = steps[at] > 0
+                              ? std::nearbyint((row[static_cast<size_t>(i)] - mins[at]) / steps[at])
+                              : 0;
           values[static_cast<size_t>((p * s.tokens + t) * c + i)] =
               static_cast<uint8_t>(std::clamp(q, 0.0f, top));
         }

@@ -26,8 +26,8 @@ class PasskeyDataset : public Dataset {
     const std::string key = std::to_string(std::uniform_int_distribution<int>(10000, 99999)(rng));
     const double depth = depth_ >= 0 ? depth_ : std::uniform_real_distribution<double>(0, 1)(rng);
     const std::vector<int32_t> filler = tokenizer_.encode(kFiller);
-    const std::vector<int32_t> needle =
-        tokenizer_.encode("The pass key is " + key + ". Remember it. " + key + " is the pass key. ");
+    const std::vector<int32_t> needle = tokenizer_.encode(
+        "The pass key is " + key + ". Remember it. " + key + " is the pass key. ");
     // Filler repeats around the needle while the whole fits the budget (BOS included).
     const auto budget = static_cast<size_t>(context_tokens - 1);
     const size_t repeats =

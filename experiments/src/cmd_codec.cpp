@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cachegen/codec/container.h"
 #include "cachegen/codec/profile.h"
 #include "cachegen/codec/registry.h"
-#include "cachegen/codec/container.h"
 #include "cachegen/core/byte_io.h"
 #include "cachegen/core/kv_io.h"
 #include "cachegen/experiments/cli_args.h"

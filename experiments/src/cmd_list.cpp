@@ -1,5 +1,6 @@
 // list: every plug-in family of this build, its plug-ins and each one's options with their
 // types, defaults and help, straight from the registries (nothing here names a plug-in).
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -28,8 +29,7 @@ nlohmann::ordered_json options_json(const OptionSchema& schema) {
 
 void print_options(const OptionSchema& schema, const char* indent) {
   for (const OptionSpec& spec : schema) {
-    std::printf("%s%-20s %s; default %s. %s\n", indent, spec.name.c_str(),
-                spec.type_text().c_str(),
+    std::printf("%s%-20s %s; default %s. %s\n", indent, spec.name.c_str(), spec.type_text().c_str(),
                 spec.default_text.empty() ? "none" : spec.default_text.c_str(), spec.help.c_str());
   }
 }
@@ -48,7 +48,10 @@ int run_list(int argc, char** argv) {
   const std::string only = args.positionals().empty() ? "" : args.positionals()[0];
   nlohmann::ordered_json json = nlohmann::ordered_json::object();
   bool found = only.empty() || only == "run";
-  for (const RegistryBase* registry : registry_directory()) {
+  std::vector<const RegistryBase*> registries = registry_directory();
+  std::sort(registries.begin(), registries.end(),
+            [](const RegistryBase* a, const RegistryBase* b) { return a->family() < b->family(); });
+  for (const RegistryBase* registry : registries) {
     if (!only.empty() && registry->family() != only)
       continue;
     found = true;
@@ -59,13 +62,12 @@ int run_list(int argc, char** argv) {
       const PluginInfo& info = registry->info(name);
       const RegistryBase* owner = registry->options_from();
       const OptionSchema& schema = owner ? owner->info(name).options : info.options;
-      family.push_back({{"name", name},
-                        {"description", info.description},
-                        {"options", options_json(schema)}});
+      family.push_back(
+          {{"name", name}, {"description", info.description}, {"options", options_json(schema)}});
       if (!args.has("json")) {
-        std::printf("  %s: %s%s\n", name.c_str(), info.description.c_str(),
-                    owner ? (" (the options of " + owner->family() + " '" + name + "')").c_str()
-                          : "");
+        std::printf(
+            "  %s: %s%s\n", name.c_str(), info.description.c_str(),
+            owner ? (" (the options of " + owner->family() + " '" + name + "')").c_str() : "");
         print_options(schema, "      ");
       }
     }

@@ -4,10 +4,10 @@
 #include <sstream>
 
 #include "cachegen/core/error.h"
+#include "cachegen/core/network.h"
 #include "cachegen/core/timer.h"
 #include "cachegen/experiments/cli_args.h"
 #include "cachegen/experiments/commands.h"
-#include "cachegen/core/network.h"
 #include "cachegen/netsim/trace_io.h"
 
 namespace cachegen {

@@ -31,10 +31,11 @@ const char* choice_name(const ChunkStore& store, int choice) {
 }  // namespace
 
 int run_stream(int argc, char** argv) {
-  CliArgs args("stream", argc, argv,
-               {"model", "dataset", "hardware", "timing", "context-tokens", "chunk-tokens", "encoding",
-                "controller", "network", "net", "slo-s", "seed", "question-tokens", "threads"},
-               {"synthetic", "no-overlap", "json"});
+  CliArgs args(
+      "stream", argc, argv,
+      {"model", "dataset", "hardware", "timing", "context-tokens", "chunk-tokens", "encoding",
+       "controller", "network", "net", "slo-s", "seed", "question-tokens", "threads"},
+      {"synthetic", "no-overlap", "json"});
   args.expect_positionals(0, 0, kUsage);
   const int64_t context_tokens = args.get_int("context-tokens", 2048);
   const int64_t chunk_tokens = args.get_int("chunk-tokens", 1536);
@@ -79,8 +80,8 @@ int run_stream(int argc, char** argv) {
     specs.push_back(parse_encoding_spec(text));
   if (specs.empty())
     specs = default_encodings();
-  ChunkStore store =
-      ChunkStore::build(context.kv, make_store_encodings(specs, threads), chunk_tokens, context.text);
+  ChunkStore store = ChunkStore::build(context.kv, make_store_encodings(specs, threads),
+                                       chunk_tokens, context.text);
 
   std::unique_ptr<NetworkModel> network =
       make_network(args.get("network", "fluid"), assignments(args, "net", "network"));

@@ -33,7 +33,8 @@ const OptionSchema& run_options() {
       integer_option("chunk_tokens", 1536, 1, 1 << 24, "tokens per chunk (the paper's 1.5K)"),
       integer_option("question_tokens", 32, 1, 1 << 20,
                      "question length for synthetic (priced by the profile)"),
-      integer_option("eval_tokens", 128, 2, 1 << 20, "text datasets: tokens scored after the context"),
+      integer_option("eval_tokens", 128, 2, 1 << 20,
+                     "text datasets: tokens scored after the context"),
       integer_option("max_new_tokens", 16, 1, 4096, "QA datasets: longest answer generated"),
       text_option("controller", "cachegen",
                   "a controller NAME[:KEY=VALUE;...]: cachegen, fixed:encoding=E, quant, text, "
@@ -115,8 +116,7 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
   }
   auto where = [&](const std::string& key) {
     auto it = values.find(key);
-    return (it == values.end() ? config.source + ": " : top.at(it->second)) + "key '" + key +
-           "': ";
+    return (it == values.end() ? config.source + ": " : top.at(it->second)) + "key '" + key + "': ";
   };
   // The run keys: types, ranges and files, each error at its key's line.
   for (const auto& [key, text] : run) {
@@ -135,9 +135,8 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
   const ModelSpec model = parse_model_spec(p.run.text("model"));
   const std::string network = p.run.text("network");
   at_node(where("network"), [&] { network_registry().info(network); });
-  at_node(where(p.net.empty() ? "network" : kNetPrefix + p.net.begin()->first), [&] {
-    network_registry().validated(network, Options(p.net, ""));
-  });
+  at_node(where(p.net.empty() ? "network" : kNetPrefix + p.net.begin()->first),
+          [&] { network_registry().validated(network, Options(p.net, "")); });
   at_node(where(p.run.text("encoding").empty() ? "controller" : "encoding"),
           [&] { make_controller(p.controller_spec()); });
   std::vector<std::string> encoding_names, codecs;
@@ -146,14 +145,14 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
     codecs.push_back(encoding.codec);
   }
   const std::string encoding = p.run.text("encoding"), codec = p.run.text("codec");
-  if (!encoding.empty() && std::find(encoding_names.begin(), encoding_names.end(), encoding) ==
-                               encoding_names.end()) {
-    fail(where("encoding"), "no encoding '", encoding, "' in encodings; valid: ",
-         joined(encoding_names));
+  if (!encoding.empty() &&
+      std::find(encoding_names.begin(), encoding_names.end(), encoding) == encoding_names.end()) {
+    fail(where("encoding"), "no encoding '", encoding,
+         "' in encodings; valid: ", joined(encoding_names));
   }
   if (!codec.empty() && std::find(codecs.begin(), codecs.end(), codec) == codecs.end())
-    fail(where("codec"), "no encoding uses codec '", codec, "'; the encodings' codecs: ",
-         joined(codecs));
+    fail(where("codec"), "no encoding uses codec '", codec,
+         "'; the encodings' codecs: ", joined(codecs));
   const std::string hardware = p.run.text("hardware");
   if (!hardware.empty())
     at_node(where("hardware"), [&] { load_hardware_profile(hardware); });

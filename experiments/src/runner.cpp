@@ -21,11 +21,26 @@ namespace cachegen {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& result_columns() {
-  static const std::vector<std::string> columns{
-      "revision",    "kv_tokens", "encoding_used", "codec_used", "ttft_s",   "transfer_s",
-      "decode_s",    "recompute_s", "prefill_s",   "waiting_s",  "kv_bytes", "bits_per_element",
-      "slo_met",     "accuracy",  "f1",            "perplexity", "kl",       "top1",
-      "kv_relative_error", "chunk_encodings"};
+  static const std::vector<std::string> columns{"revision",
+                                                "kv_tokens",
+                                                "encoding_used",
+                                                "codec_used",
+                                                "ttft_s",
+                                                "transfer_s",
+                                                "decode_s",
+                                                "recompute_s",
+                                                "prefill_s",
+                                                "waiting_s",
+                                                "kv_bytes",
+                                                "bits_per_element",
+                                                "slo_met",
+                                                "accuracy",
+                                                "f1",
+                                                "perplexity",
+                                                "kl",
+                                                "top1",
+                                                "kv_relative_error",
+                                                "chunk_encodings"};
   return columns;
 }
 
@@ -325,9 +340,9 @@ std::string write_summary(const std::string& out_dir) {
   summary["points"] = nlohmann::ordered_json::array();
   std::ostringstream table;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-22s %-8s %-6s %8s %7s %10s %9s %10s %9s %6s\n",
-                "controller", "encoding", "ctx", "bw_gbps", "slo_s", "ttft_s", "size_MB",
-                "quality", "kl", "slo%");
+  std::snprintf(line, sizeof(line), "%-22s %-8s %-6s %8s %7s %10s %9s %10s %9s %6s\n", "controller",
+                "encoding", "ctx", "bw_gbps", "slo_s", "ttft_s", "size_MB", "quality", "kl",
+                "slo%");
   table << line;
   for (const auto& [point, means] : by_point) {
     const Row& r = first.at(point);
@@ -375,13 +390,14 @@ std::string write_summary(const std::string& out_dir) {
     const std::string controller = setting("encoding").empty()
                                        ? setting("controller")
                                        : "fixed:encoding=" + setting("encoding");
-    const std::string bandwidth = !setting("net.trace").empty()            ? "trace"
-                                  : setting("net.bandwidth_gbps").empty() ? "default"
-                                                                          : setting("net.bandwidth_gbps");
+    const std::string bandwidth = !setting("net.trace").empty() ? "trace"
+                                  : setting("net.bandwidth_gbps").empty()
+                                      ? "default"
+                                      : setting("net.bandwidth_gbps");
     std::snprintf(line, sizeof(line), "%-22s %-8s %-6s %8s %7s %10.4f %9.3f %10s %9s %5.0f%%\n",
                   controller.c_str(), r.at("encoding_used").c_str(), r.at("kv_tokens").c_str(),
-                  bandwidth.c_str(),
-                  r.at("slo_s").c_str(), means.at("ttft_s").value().get<double>(),
+                  bandwidth.c_str(), r.at("slo_s").c_str(),
+                  means.at("ttft_s").value().get<double>(),
                   means.at("kv_bytes").value().get<double>() / 1e6, quality.c_str(), kl,
                   100 * slo.sum / static_cast<double>(std::max<int64_t>(1, slo.n)));
     table << line;

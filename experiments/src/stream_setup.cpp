@@ -37,7 +37,8 @@ std::vector<EncodingSpec> default_encodings() {
           {"cg1", "cachegen", "level=1"}};
 }
 
-std::vector<StoreEncoding> make_store_encodings(const std::vector<EncodingSpec>& specs, int threads) {
+std::vector<StoreEncoding> make_store_encodings(const std::vector<EncodingSpec>& specs,
+                                                int threads) {
   std::vector<StoreEncoding> levels;
   CodecContext context;
   context.threads = threads;

@@ -87,7 +87,8 @@ const ProfiledModel* SweepWorker::profile(const std::string& path) {
 SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
                                            const ProfiledModel* profiled) {
   const Options& r = p.run;
-  const int64_t context_tokens = r.integer("context_tokens"), chunk_tokens = r.integer("chunk_tokens");
+  const int64_t context_tokens = r.integer("context_tokens"),
+                chunk_tokens = r.integer("chunk_tokens");
   const int threads = static_cast<int>(r.integer("threads"));
   const std::string context_key = str(r.text("model"), "|", r.text("dataset"), "|", context_tokens,
                                       "|", chunk_tokens, "|", seed, "|", r.text("hardware"));
@@ -142,7 +143,8 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
 
   const bool synthetic = parse_model_spec(r.text("model")).synthetic();
   LanguageModel* model =
-      synthetic ? nullptr : loaded(r.text("model"), static_cast<int>(r.integer("threads"))).model.get();
+      synthetic ? nullptr
+                : loaded(r.text("model"), static_cast<int>(r.integer("threads"))).model.get();
   // Synthetic contexts have no model to score: their quality is the KV error, which the store
   // computes from per-chunk errors, so the KV need not be assembled.
   const bool materialize = !synthetic;

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -63,7 +64,9 @@ TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
       << unknown.output;
   Result bad_opt = run("encode --codec quant --opt bits=9 " + kv + " " + enc);
   EXPECT_EQ(bad_opt.exit_code, 1);
-  EXPECT_NE(bad_opt.output.find("codec 'quant': option 'bits'='9' is outside [2, 8]"), std::string::npos) << bad_opt.output;
+  EXPECT_NE(bad_opt.output.find("codec 'quant': option 'bits'='9' is outside [2, 8]"),
+            std::string::npos)
+      << bad_opt.output;
   ASSERT_EQ(run("encode --codec quant " + kv + " " + enc).exit_code, 0);
   // Truncate the container: decode must fail, name the offset and write nothing.
   {
@@ -87,8 +90,8 @@ TEST(Cli, NetsimPrintsChunkTimesAndTraceErrorsNameTheLine) {
                 trace)
                 .exit_code,
             0);
-  Result fluid =
-      run("netsim --backend fluid --net trace=" + trace + " --net rtt_ms=2 --bytes 1000000,2000000 --json");
+  Result fluid = run("netsim --backend fluid --net trace=" + trace +
+                     " --net rtt_ms=2 --bytes 1000000,2000000 --json");
   ASSERT_EQ(fluid.exit_code, 0) << fluid.output;
   EXPECT_NE(fluid.output.find("\"done_s\""), std::string::npos);
   EXPECT_NE(fluid.output.find("\"goodput_gbps\""), std::string::npos);
@@ -100,6 +103,34 @@ TEST(Cli, NetsimPrintsChunkTimesAndTraceErrorsNameTheLine) {
   Result unknown = run("netsim --backend carrier-pigeon --net bandwidth_gbps=1 --bytes 1");
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.output.find("unknown network model 'carrier-pigeon'; valid: fluid"),
+            std::string::npos)
+      << unknown.output;
+}
+
+// `cachegen list` prints every family from the registries, with each plug-in's options.
+TEST(Cli, ListPrintsEveryFamilyFromTheRegistries) {
+  Result listed = run("list --json");
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  auto json = nlohmann::json::parse(listed.output.substr(listed.output.find('{')));
+  for (const char* family :
+       {"codec", "network model", "controller", "language model", "dataset", "run"}) {
+    EXPECT_TRUE(json.contains(family)) << family;
+  }
+  std::vector<std::string> codecs;
+  for (const auto& codec : json["codec"]) {
+    codecs.push_back(codec["name"]);
+    if (codec["name"] == "quant") {
+      EXPECT_EQ(codec["options"][0]["name"], "bits");
+      EXPECT_EQ(codec["options"][0]["default"], "8");
+      EXPECT_EQ(codec["options"][0]["type"], "integer in [2, 8]");
+    }
+  }
+  EXPECT_EQ(codecs, codec_registry().names());
+  Result text = run("list controller");
+  EXPECT_NE(text.output.find("prior_mbps"), std::string::npos) << text.output;
+  Result unknown = run("list codecs");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("unknown family 'codecs' (did you mean 'codec'?)"),
             std::string::npos)
       << unknown.output;
 }

@@ -16,7 +16,8 @@ namespace {
 class DatasetConformance : public ::testing::TestWithParam<std::string> {
  protected:
   static const Tokenizer& tokenizer() {
-    static const Tokenizer t = Tokenizer::load(CACHEGEN_SOURCE_DIR "/models/builtin/tokenizer.json");
+    static const Tokenizer t =
+        Tokenizer::load(CACHEGEN_SOURCE_DIR "/models/builtin/tokenizer.json");
     return t;
   }
   std::unique_ptr<Dataset> make() const {

@@ -200,10 +200,12 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
   const std::vector<Case> cases = {
       {"contxt_tokens: 5\n",
        "line 5: unknown key 'contxt_tokens' (did you mean 'context_tokens'?); valid: name, model"},
-      {"context_tokens: many\n", "line 5: key 'context_tokens': value: option 'context_tokens'="
-                                 "'many' is not an integer"},
-      {"context_tokens: 4\n", "line 5: key 'context_tokens': value: option 'context_tokens'='4' "
-                              "is outside [16"},
+      {"context_tokens: many\n",
+       "line 5: key 'context_tokens': value: option 'context_tokens'="
+       "'many' is not an integer"},
+      {"context_tokens: 4\n",
+       "line 5: key 'context_tokens': value: option 'context_tokens'='4' "
+       "is outside [16"},
       {"controller: bola\n", "line 5: key 'controller': unknown controller 'bola'; valid: "},
       {"controller: \"cachegen:speed=2\"\n",
        "line 5: key 'controller': controller 'cachegen': unknown option 'speed'; valid: "
@@ -216,8 +218,9 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
        "line 5: key 'net.trace': network model 'fluid': option 'trace'='/no/such/trace.csv' is "
        "not a file"},
       {"net.bandwidth: 3\n", "(did you mean 'bandwidth_gbps'?)"},
-      {"net:\n  loss_rate: 0.9\n", "line 6: key 'net.loss_rate': network model 'fluid': option "
-                                   "'loss_rate'='0.9' is outside [0, 0.5]"},
+      {"net:\n  loss_rate: 0.9\n",
+       "line 6: key 'net.loss_rate': network model 'fluid': option "
+       "'loss_rate'='0.9' is outside [0, 0.5]"},
       {"slo_s: 0\n", "line 5: key 'slo_s': value: option 'slo_s'='0' is outside [1e-09"},
       {"dataset: wiki\n", "line 5: key 'dataset': model 'synthetic' has no text"},
       {"sweep:\n  bandwidth: [1, 2]\n",
@@ -232,8 +235,9 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
       {"sweep:\n  net.rtt_ms: [1, 2]\n  net.rtt_ms: [3]\n",
        "line 7: key 'sweep.net.rtt_ms' is listed twice"},
       // Found by fuzz_run_config: a path too long for the file system threw filesystem_error.
-      {"net.trace: " + std::string(5000, 'x') + "\n", "line 5: key 'net.trace': network model "
-                                                    "'fluid': option 'trace'='xxx"},
+      {"net.trace: " + std::string(5000, 'x') + "\n",
+       "line 5: key 'net.trace': network model "
+       "'fluid': option 'trace'='xxx"},
       // Spellings of earlier versions name their new key.
       {"bandwidth_gbps: 1\n", "line 5: key 'bandwidth_gbps' is now 'net.bandwidth_gbps'"},
       {"sweep:\n  rtt_ms: [1, 2]\n", "line 6: key 'rtt_ms' is now 'net.rtt_ms'"},
@@ -257,6 +261,23 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("missing.yaml: no such file"), std::string::npos);
   }
+}
+
+// configs/README.md documents exactly the run keys that run_options() declares.
+TEST(Runner, ConfigReadmeListsEveryRunKey) {
+  const std::string readme = read(CACHEGEN_SOURCE_DIR "/configs/README.md");
+  const size_t begin = readme.find("**Run keys**"), end = readme.find("- **", begin + 1);
+  ASSERT_NE(begin, std::string::npos);
+  std::vector<std::string> documented;
+  std::istringstream lines(readme.substr(begin, end - begin));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("| `", 0) == 0)
+      documented.push_back(line.substr(3, line.find('`', 3) - 3));
+  }
+  std::vector<std::string> declared;
+  for (const OptionSpec& spec : run_options())
+    declared.push_back(spec.name);
+  EXPECT_EQ(documented, declared);
 }
 
 }  // namespace

@@ -131,8 +131,8 @@ TEST(StreamCli, SyntheticContextWithProfiledTiming) {
   // The last chunk ends the transfers.
   EXPECT_LE(j["chunks"][2]["arrival_s"].get<double>(), j["ttft_s"].get<double>());
 
-  CliResult bad = run_cli("stream --synthetic --hardware " + profile +
-                          " --controller fixed:encoding=cg7");
+  CliResult bad =
+      run_cli("stream --synthetic --hardware " + profile + " --controller fixed:encoding=cg7");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("no encoding 'cg7'; its encodings: quant8, cg3, cg2, cg1"),
             std::string::npos)

@@ -63,13 +63,14 @@ TEST_P(LanguageModelConformance, PrefillOnItsOwnKVEqualsPrefillAtOnce) {
   PrefillResult whole = model().prefill(ids, nullptr, true);
   EXPECT_EQ(whole.kv.shape(), model().kv_shape(static_cast<int64_t>(ids.size())));
   ASSERT_EQ(whole.positions, static_cast<int64_t>(ids.size()));
-  PrefillResult first = model().prefill({ids.begin(), ids.begin() + static_cast<long>(half)},
-                                        nullptr, false);
+  PrefillResult first =
+      model().prefill({ids.begin(), ids.begin() + static_cast<long>(half)}, nullptr, false);
   PrefillResult second =
       model().prefill({ids.begin() + static_cast<long>(half), ids.end()}, &first.kv, true);
   EXPECT_EQ(second.kv.shape(), whole.kv.shape());
   const auto vocab = static_cast<size_t>(model().vocab_size());
-  std::vector<float> tail(whole.logits.begin() + static_cast<long>(half * vocab), whole.logits.end());
+  std::vector<float> tail(whole.logits.begin() + static_cast<long>(half * vocab),
+                          whole.logits.end());
   EXPECT_LT(max_abs_difference(tail, second.logits), 1e-3);
 }
 

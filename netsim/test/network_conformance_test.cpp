@@ -16,7 +16,8 @@ class NetworkConformance : public ::testing::TestWithParam<std::string> {
  protected:
   static const std::string& trace_path() {
     static const std::string path = [] {
-      std::string p = ::testing::TempDir() + "/conformance_step_" + std::to_string(getpid()) + ".csv";
+      std::string p =
+          ::testing::TempDir() + "/conformance_step_" + std::to_string(getpid()) + ".csv";
       save_csv_trace(p, trace());
       return p;
     }();

@@ -92,7 +92,8 @@ double ChunkStore::relative_error(const std::vector<int>& choices) const {
   double error = 0, norm = 0;
   for (size_t i = 0; i < chunks_.size(); ++i) {
     const StoredChunk& c = chunks_[i];
-    const double e = choices[i] == kTextChoice ? 0 : c.relative_error.at(static_cast<size_t>(choices[i]));
+    const double e =
+        choices[i] == kTextChoice ? 0 : c.relative_error.at(static_cast<size_t>(choices[i]));
     error += e * e * c.squared_norm;
     norm += c.squared_norm;
   }
@@ -105,8 +106,8 @@ KVCache ChunkStore::decode(int64_t chunk, int encoding) const {
   const StoreEncoding& e = encodings_.at(static_cast<size_t>(encoding));
   KVCache kv = e.codec->decode(bits.data(), bits.size(), 0);
   if (kv.shape().tokens != c.range.count) {
-    fail("chunk store: chunk ", chunk, " encoding '", e.name,
-         "' decoded to ", kv.shape().tokens, " tokens, expected ", c.range.count);
+    fail("chunk store: chunk ", chunk, " encoding '", e.name, "' decoded to ", kv.shape().tokens,
+         " tokens, expected ", c.range.count);
   }
   return kv;
 }

@@ -39,8 +39,8 @@ class ControllerConformance : public ::testing::TestWithParam<std::string> {
  protected:
   StreamOutcome run(double slo_s) const {
     const PluginInfo& info = controller_registry().info(GetParam());
-    std::unique_ptr<Controller> controller = controller_registry().create(
-        GetParam(), Options::parse(info.sample_options, "test"));
+    std::unique_ptr<Controller> controller =
+        controller_registry().create(GetParam(), Options::parse(info.sample_options, "test"));
     EXPECT_EQ(controller->name(), GetParam());
     HardwareProfile profile;  // decode 2 GB/s of fp16 + 1 ms; prefill 30 us per token + 2 ms
     profile.name = "test";
@@ -82,7 +82,8 @@ TEST_P(ControllerConformance, AssembledKVIsTheChosenEncodingsDecoded) {
     EXPECT_EQ(out.bytes, bytes);
     KVCache expected = KVCache::concat_tokens(parts);
     ASSERT_EQ(out.kv.byte_size(), expected.byte_size());
-    EXPECT_EQ(std::memcmp(out.kv.data(), expected.data(), expected.byte_size()), 0) << "SLO " << slo;
+    EXPECT_EQ(std::memcmp(out.kv.data(), expected.data(), expected.byte_size()), 0)
+        << "SLO " << slo;
   }
 }
 

@@ -55,9 +55,8 @@ StreamOutcome run(const ChunkStore& store, const std::string& controller_name,
   HardwareProfile profile = test_profile();
   ChunkCompute compute(ComputeTiming::kProfile, &profile, nullptr, true);
   FluidNetwork network(net);
-  auto controller = make_controller(controller_options.empty()
-                                        ? controller_name
-                                        : controller_name + ":" + controller_options);
+  auto controller = make_controller(
+      controller_options.empty() ? controller_name : controller_name + ":" + controller_options);
   StreamRequest request;
   request.question_tokens = question_tokens;
   request.slo_s = slo_s;
@@ -105,7 +104,8 @@ TEST(ChunkStore, RejectsBadEncodings) {
   SyntheticKVSpec spec;
   KVCache kv = make_synthetic_kv(spec);
   EXPECT_THROW(ChunkStore::build(kv, {}, 64, {}), Error);
-  std::vector<StoreEncoding> twice{{"a", codec("quant", "bits=8")}, {"a", codec("quant", "bits=4")}};
+  std::vector<StoreEncoding> twice{{"a", codec("quant", "bits=8")},
+                                   {"a", codec("quant", "bits=4")}};
   EXPECT_THROW(ChunkStore::build(kv, twice, 64, {}), Error);
   ContextText text;
   text.tokens = {1, 2, 3};
@@ -281,8 +281,9 @@ TEST(Streamer, ConfigErrorsAreClear) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message("fixed", "encoding=cg7", 1).find("no encoding 'cg7'; its encodings: quant8, cg3"),
-            std::string::npos);
+  EXPECT_NE(
+      message("fixed", "encoding=cg7", 1).find("no encoding 'cg7'; its encodings: quant8, cg3"),
+      std::string::npos);
   EXPECT_NE(message("fixed", "encoding=cg1", 0).find("SLO must be positive"), std::string::npos);
   EXPECT_NE(message("fixed", "", 1).find("needs encoding=NAME"), std::string::npos);
   EXPECT_NE(message("bola", "", 1).find("unknown controller 'bola'; valid: "), std::string::npos);

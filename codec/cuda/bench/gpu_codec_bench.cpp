@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "cachegen/codec/cuda/gpu_codec.h"
 #include "cachegen/codec/profile.h"
 #include "cachegen/codec/registry.h"
-#include "cachegen/codec/cuda/gpu_codec.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/synthetic_kv.h"
 

@@ -24,7 +24,6 @@
 #include <vector>
 
 #include "cachegen/codec/arith_coder.h"
-#include "cachegen/codec/profile.h"
 #include "cachegen/codec/freq_table.h"
 #include "cachegen/codec/level_table.h"
 #include "cachegen/codec/profile.h"

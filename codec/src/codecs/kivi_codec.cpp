@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "cachegen/codec/bitpack.h"
-#include "cachegen/core/codec.h"
 #include "cachegen/codec/quantize.h"
+#include "cachegen/core/codec.h"
 #include "cachegen/core/parallel.h"
 #include "codec_common.h"
 
@@ -173,16 +173,15 @@ class KiviCodec : public Codec {
 };
 }  // namespace
 
-CACHEGEN_REGISTER(
-    codec_registry(),
-    {"kivi",
-     "KIVI asymmetric 2/4-bit, keys per channel, values per token",
-     {choice_option("bits", "2", {"2", "4"}, "bits per value"),
-      integer_option("group", 32, 1, 1 << 16,
-                     "tokens per key group and channels per value group"),
-      integer_option("residual", 32, 0, 1 << 24, "last tokens kept raw")}},
-    [](const Options& options, const CodecContext& context) {
-      return std::make_unique<KiviCodec>(options, context);
-    });
+CACHEGEN_REGISTER(codec_registry(),
+                  {"kivi",
+                   "KIVI asymmetric 2/4-bit, keys per channel, values per token",
+                   {choice_option("bits", "2", {"2", "4"}, "bits per value"),
+                    integer_option("group", 32, 1, 1 << 16,
+                                   "tokens per key group and channels per value group"),
+                    integer_option("residual", 32, 0, 1 << 24, "last tokens kept raw")}},
+                  [](const Options& options, const CodecContext& context) {
+                    return std::make_unique<KiviCodec>(options, context);
+                  });
 
 }  // namespace cachegen

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "cachegen/codec/bitpack.h"
-#include "cachegen/core/codec.h"
 #include "cachegen/codec/quantize.h"
+#include "cachegen/core/codec.h"
 #include "cachegen/core/parallel.h"
 #include "codec_common.h"
 

@@ -41,8 +41,10 @@ class TextDataset : public Dataset {
 };
 
 PluginInfo text_info(const std::string& name, const std::string& what) {
-  return {name, what + "; perplexity on eval_tokens after the context",
-          {file_option("path", "the text file (required)")}, require_path,
+  return {name,
+          what + "; perplexity on eval_tokens after the context",
+          {file_option("path", "the text file (required)")},
+          require_path,
           "path=experiments/test/data/sample.txt"};
 }
 

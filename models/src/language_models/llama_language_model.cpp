@@ -26,8 +26,7 @@ class CheckpointModel : public LanguageModel {
                                 int max_new_tokens, int32_t eos) override {
     return llama_->generate(prompt, past, max_new_tokens, eos);
   }
-  std::vector<double> log_probs(const std::vector<int32_t>& tokens,
-                                const KVCache* past) override {
+  std::vector<double> log_probs(const std::vector<int32_t>& tokens, const KVCache* past) override {
     return llama_->log_probs(tokens, past);
   }
   const TextTokenizer* tokenizer() const override { return &tokenizer_; }
@@ -44,7 +43,6 @@ void check_checkpoint(const Options& options) {
     fail(options.context(), ": path '", path, "' is not a checkpoint directory with config.json");
 }
 
-
 const OptionSpec kDevice = choice_option("device", "cpu", {"cpu", "cuda"}, "where it runs");
 const OptionSpec kDtype =
     choice_option("dtype", "checkpoint", {"checkpoint", "f32", "bf16", "f16"},
@@ -59,14 +57,16 @@ std::unique_ptr<LanguageModel> load(const std::string& directory, const Options&
 }
 }  // namespace
 
-CACHEGEN_REGISTER(
-    language_model_registry(),
-    {"llama",
-     "a Hugging Face Llama-family checkpoint (Llama 2/3, Mistral, Qwen2) on libtorch",
-     {text_option("path", "", "the checkpoint directory (required)"), kDevice, kDtype},
-     check_checkpoint,
-     "path=models/builtin"},
-    [](const Options& options, int threads) { return load(options.text("path"), options, threads); });
+CACHEGEN_REGISTER(language_model_registry(),
+                  {"llama",
+                   "a Hugging Face Llama-family checkpoint (Llama 2/3, Mistral, Qwen2) on libtorch",
+                   {text_option("path", "", "the checkpoint directory (required)"), kDevice,
+                    kDtype},
+                   check_checkpoint,
+                   "path=models/builtin"},
+                  [](const Options& options, int threads) {
+                    return load(options.text("path"), options, threads);
+                  });
 CACHEGEN_REGISTER(language_model_registry(),
                   {"builtin", "the built-in model (models/builtin) on libtorch", {kDevice, kDtype}},
                   [](const Options& options, int threads) {

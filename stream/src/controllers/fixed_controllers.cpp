@@ -56,11 +56,11 @@ CACHEGEN_REGISTER(controller_registry(),
                     return std::make_unique<FixedController>(encoding);
                   });
 CACHEGEN_REGISTER(controller_registry(),
-                  {"quant", "the 8-bit quantization baseline (the store's quant bits=8 encoding)",
+                  {"quant",
+                   "the 8-bit quantization baseline (the store's quant bits=8 encoding)",
                    {}},
                   [](const Options&) { return std::make_unique<QuantController>(); });
-CACHEGEN_REGISTER(controller_registry(),
-                  {"text", "recompute the whole context from its text", {}},
+CACHEGEN_REGISTER(controller_registry(), {"text", "recompute the whole context from its text", {}},
                   [](const Options&) { return std::make_unique<TextController>(); });
 
 }  // namespace cachegen

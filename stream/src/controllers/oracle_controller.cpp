@@ -122,7 +122,8 @@ class OracleController : public Controller {
 }  // namespace
 
 CACHEGEN_REGISTER(controller_registry(),
-                  {"oracle", "knows the future bandwidth; follows the best plan (an upper bound)",
+                  {"oracle",
+                   "knows the future bandwidth; follows the best plan (an upper bound)",
                    {}},
                   [](const Options&) { return std::make_unique<OracleController>(); });
 

@@ -25,8 +25,7 @@ namespace cachegen {
 // What a registry knows of one plug-in besides its factory.
 struct PluginInfo {
   PluginInfo(std::string name_, std::string description_, OptionSchema options_ = {},
-             std::function<void(const Options&)> check_ = nullptr,
-             std::string sample_options_ = "")
+             std::function<void(const Options&)> check_ = nullptr, std::string sample_options_ = "")
       : name(std::move(name_)),
         description(std::move(description_)),
         options(std::move(options_)),
@@ -109,6 +108,6 @@ class Registry : public RegistryBase {
 #define CACHEGEN_CONCAT(a, b) CACHEGEN_CONCAT_INNER(a, b)
 // Registers a plug-in when the program starts (at namespace scope, once per plug-in):
 // CACHEGEN_REGISTER(REGISTRY, PluginInfo{name, description, schema}, factory).
-#define CACHEGEN_REGISTER(registry, ...)                                         \
+#define CACHEGEN_REGISTER(registry, ...)                                               \
   [[maybe_unused]] static const bool CACHEGEN_CONCAT(cachegen_registered_, __LINE__) = \
       ((registry).add(__VA_ARGS__), true)

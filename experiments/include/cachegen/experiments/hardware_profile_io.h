@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "cachegen/stream/compute_model.h"
 #include "cachegen/core/kv_cache.h"
+#include "cachegen/stream/compute_model.h"
 
 namespace cachegen {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "cachegen/stream/chunk_store.h"
 #include "cachegen/core/kv_cache.h"
 #include "cachegen/core/language_model.h"
+#include "cachegen/stream/chunk_store.h"
 #include "cachegen/stream/streamer.h"
 
 namespace cachegen {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cachegen/netsim/bandwidth_trace.h"
 #include "cachegen/core/options.h"
+#include "cachegen/netsim/bandwidth_trace.h"
 
 namespace cachegen {
 

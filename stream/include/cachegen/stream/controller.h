@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "cachegen/stream/chunk_store.h"
 #include "cachegen/core/network.h"
 #include "cachegen/core/registry.h"
+#include "cachegen/stream/chunk_store.h"
 
 namespace cachegen {
 

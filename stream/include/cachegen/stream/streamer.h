@@ -12,11 +12,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "cachegen/core/language_model.h"
+#include "cachegen/core/network.h"
 #include "cachegen/stream/chunk_store.h"
 #include "cachegen/stream/compute_model.h"
 #include "cachegen/stream/controller.h"
-#include "cachegen/core/language_model.h"
-#include "cachegen/core/network.h"
 
 namespace cachegen {
 
