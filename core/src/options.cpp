@@ -222,14 +222,14 @@ void Options::validate(const OptionSchema& schema) {
   for (const auto& [key, value] : values_) {
     auto it = std::find_if(schema.begin(), schema.end(),
                            [&](const OptionSpec& s) { return s.name == key; });
+    const std::string prefix = context_.empty() ? "" : context_ + ": ";
     if (it == schema.end()) {
-      fail(context_, ": ",
-           names.empty() ? "takes no options, got '" + key + "'"
-                         : unknown_name_message("option", key, names));
+      fail(prefix, names.empty() ? "takes no options, got '" + key + "'"
+                                 : unknown_name_message("option", key, names));
     }
     const std::string problem = check_value(*it, value);
     if (!problem.empty())
-      fail(context_, ": option '", key, "'='", value, "' ", problem);
+      fail(prefix, "option '", key, "'='", value, "' ", problem);
   }
   schema_ = schema;
 }

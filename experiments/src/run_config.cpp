@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/dataset.h"
@@ -119,24 +118,23 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
     return (it == values.end() ? config.source + ": " : top.at(it->second)) + "key '" + key + "': ";
   };
   // The run keys: types, ranges and files, each error at its key's line.
-  for (const auto& [key, text] : run) {
-    Options one({{key, text}}, "value");
-    OptionSchema spec;
-    for (const OptionSpec& s : run_options()) {
-      if (s.name == key)
-        spec.push_back(s);
-    }
-    at_node(where(key), [&] { one.validate(spec); });
-  }
+  for (const auto& [key, text] : run)
+    at_node(where(key), [&] { Options({{key, text}}, "").validate(run_options()); });
   p.run = Options(run, config.source);
   p.run.validate(run_options());
 
-  // Values that name plug-ins: each must be registered, with valid options.
+  // Values that name plug-ins: each must be registered, with valid options (each net.* key at
+  // its line, then the network's rules across keys).
   const ModelSpec model = parse_model_spec(p.run.text("model"));
   const std::string network = p.run.text("network");
   at_node(where("network"), [&] { network_registry().info(network); });
-  at_node(where(p.net.empty() ? "network" : kNetPrefix + p.net.begin()->first),
-          [&] { network_registry().validated(network, Options(p.net, "")); });
+  for (const auto& [key, value] : p.net) {
+    at_node(where(kNetPrefix + key), [&] {
+      Options({{key, value}}, "network model '" + network + "'")
+          .validate(network_registry().info(network).options);
+    });
+  }
+  at_node(where("network"), [&] { network_registry().validated(network, Options(p.net, "")); });
   at_node(where(p.run.text("encoding").empty() ? "controller" : "encoding"),
           [&] { make_controller(p.controller_spec()); });
   std::vector<std::string> encoding_names, codecs;
@@ -269,17 +267,6 @@ RunConfig load_run_config(const std::string& path) {
         yaml_scalar(v, path, "each value of 'sweep." + key + "'");
     }
   }
-  std::set<std::string> net_keys;
-  for (const auto& [key, node] : shared) {
-    if (is_net_key(key))
-      net_keys.insert(key);
-  }
-  for (const std::string& key : config.axis_names) {
-    if (is_net_key(key))
-      net_keys.insert(key);
-  }
-  config.net_keys.assign(net_keys.begin(), net_keys.end());
-
   // Cartesian product, last axis fastest; bounded so that a typo cannot ask for a vast sweep.
   constexpr double kMaxPoints = 100000;
   double product = 1;

@@ -201,10 +201,10 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
       {"contxt_tokens: 5\n",
        "line 5: unknown key 'contxt_tokens' (did you mean 'context_tokens'?); valid: name, model"},
       {"context_tokens: many\n",
-       "line 5: key 'context_tokens': value: option 'context_tokens'="
+       "line 5: key 'context_tokens': option 'context_tokens'="
        "'many' is not an integer"},
       {"context_tokens: 4\n",
-       "line 5: key 'context_tokens': value: option 'context_tokens'='4' "
+       "line 5: key 'context_tokens': option 'context_tokens'='4' "
        "is outside [16"},
       {"controller: bola\n", "line 5: key 'controller': unknown controller 'bola'; valid: "},
       {"controller: \"cachegen:speed=2\"\n",
@@ -221,11 +221,11 @@ TEST(Runner, InvalidConfigsNameFileLineAndKey) {
       {"net:\n  loss_rate: 0.9\n",
        "line 6: key 'net.loss_rate': network model 'fluid': option "
        "'loss_rate'='0.9' is outside [0, 0.5]"},
-      {"slo_s: 0\n", "line 5: key 'slo_s': value: option 'slo_s'='0' is outside [1e-09"},
+      {"slo_s: 0\n", "line 5: key 'slo_s': option 'slo_s'='0' is outside [1e-09"},
       {"dataset: wiki\n", "line 5: key 'dataset': model 'synthetic' has no text"},
       {"sweep:\n  bandwidth: [1, 2]\n",
        "line 6: unknown key 'bandwidth'; valid: name, model, hardware"},
-      {"sweep:\n  slo_s: [1, -2]\n", "line 6: key 'slo_s': value: option 'slo_s'='-2' is outside"},
+      {"sweep:\n  slo_s: [1, -2]\n", "line 6: key 'slo_s': option 'slo_s'='-2' is outside"},
       {"sweep:\n  net.rtt_ms: 5\n", "line 6: key 'sweep.net.rtt_ms' must be a non-empty list"},
       // Found by fuzz_run_config: a mapping inside a sweep list threw a yaml-cpp exception.
       {"sweep:\n  net.rtt_ms: [1, {a: 2}]\n",

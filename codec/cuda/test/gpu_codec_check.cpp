@@ -325,6 +325,12 @@ int main(int argc, char** argv) {
                                                  "bits=2;group=5;residual=0"};
   if (quick)
     inputs.resize(2);
+  // Every registered GPU codec with its CPU codec's sample options: a new GPU codec is checked
+  // by registering it.
+  for (const std::string& name : gpu::gpu_codec_registry().names()) {
+    for (const Input& input : inputs)
+      check_codec(name, codec_registry().info(name).sample_options, input.kv, input.name);
+  }
   for (const Input& input : inputs) {
     for (const std::string& o : cachegen_options) {
       if (quick && o.find("lanes=") == std::string::npos && o != "level=2;delta=on")

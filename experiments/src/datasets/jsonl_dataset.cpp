@@ -95,29 +95,30 @@ class JsonlDataset : public Dataset {
   std::vector<Record> records_;
 };
 
-std::unique_ptr<Dataset> make_jsonl(const std::string& name, const Options& options,
-                                    const TextTokenizer& tokenizer) {
-  return std::make_unique<JsonlDataset>(name, options.text("path"), tokenizer);
+// A registration of the JSONL format `name`, its sample file experiments/test/data/NAME.jsonl.
+PluginInfo jsonl_info(const std::string& name, const std::string& description) {
+  return {name,
+          description,
+          {file_option("path", "the JSONL file (required)")},
+          require_path,
+          "path=experiments/test/data/" + name + ".jsonl"};
 }
+
+template <const char* kName>
+std::unique_ptr<Dataset> make_jsonl(const Options& options, const TextTokenizer& tokenizer) {
+  return std::make_unique<JsonlDataset>(kName, options.text("path"), tokenizer);
+}
+constexpr char kLongchat[] = "longchat";
+constexpr char kLongbench[] = "longbench";
 }  // namespace
 
 CACHEGEN_REGISTER(dataset_registry(),
-                  {"longchat",
-                   "LongEval lines JSONL {prompt, expected_number}; accuracy (reply contains it)",
-                   {file_option("path", "the JSONL file (required)")},
-                   require_path,
-                   "path=experiments/test/data/longchat.jsonl"},
-                  [](const Options& options, const TextTokenizer& tokenizer) {
-                    return make_jsonl("longchat", options, tokenizer);
-                  });
+                  jsonl_info(kLongchat,
+                             "LongEval lines JSONL {prompt, expected_number}; accuracy (reply "
+                             "contains it)"),
+                  make_jsonl<kLongchat>);
 CACHEGEN_REGISTER(dataset_registry(),
-                  {"longbench",
-                   "LongBench JSONL {context, input, answers}; F1",
-                   {file_option("path", "the JSONL file (required)")},
-                   require_path,
-                   "path=experiments/test/data/longbench.jsonl"},
-                  [](const Options& options, const TextTokenizer& tokenizer) {
-                    return make_jsonl("longbench", options, tokenizer);
-                  });
+                  jsonl_info(kLongbench, "LongBench JSONL {context, input, answers}; F1"),
+                  make_jsonl<kLongbench>);
 
 }  // namespace cachegen

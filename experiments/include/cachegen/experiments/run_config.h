@@ -46,7 +46,6 @@ struct RunConfig {
   std::string name;
   std::vector<EncodingSpec> encodings;  // the store's encodings, best quality first
   std::vector<std::string> axis_names;  // in sweep order
-  std::vector<std::string> net_keys;    // net.* keys set or swept anywhere, sorted (columns)
   std::vector<RunPoint> points;
   std::string resolved_yaml;  // every key with its value or default, and the sweep
 
