@@ -219,7 +219,8 @@ void Options::validate(const OptionSchema& schema) {
   std::vector<std::string> names;
   for (const OptionSpec& s : schema)
     names.push_back(s.name);
-  for (const auto& [key, value] : values_) {
+  for (const auto& entry : values_) {
+    const std::string &key = entry.first, &value = entry.second;
     auto it = std::find_if(schema.begin(), schema.end(),
                            [&](const OptionSpec& s) { return s.name == key; });
     const std::string prefix = context_.empty() ? "" : context_ + ": ";

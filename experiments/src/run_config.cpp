@@ -118,8 +118,8 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
     return (it == values.end() ? config.source + ": " : top.at(it->second)) + "key '" + key + "': ";
   };
   // The run keys: types, ranges and files, each error at its key's line.
-  for (const auto& [key, text] : run)
-    at_node(where(key), [&] { Options({{key, text}}, "").validate(run_options()); });
+  for (const auto& setting : run)  // (lambdas cannot capture structured bindings in C++17)
+    at_node(where(setting.first), [&] { Options({setting}, "").validate(run_options()); });
   p.run = Options(run, config.source);
   p.run.validate(run_options());
 
@@ -128,9 +128,9 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
   const ModelSpec model = parse_model_spec(p.run.text("model"));
   const std::string network = p.run.text("network");
   at_node(where("network"), [&] { network_registry().info(network); });
-  for (const auto& [key, value] : p.net) {
-    at_node(where(kNetPrefix + key), [&] {
-      Options({{key, value}}, "network model '" + network + "'")
+  for (const auto& setting : p.net) {
+    at_node(where(kNetPrefix + setting.first), [&] {
+      Options({setting}, "network model '" + network + "'")
           .validate(network_registry().info(network).options);
     });
   }
@@ -165,9 +165,9 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
       fail(where("dataset"), "model 'synthetic' has no text: leave 'dataset' out");
   } else {
     at_node(where("model"), [&] { check_model_spec(model); });
-    const auto [dataset, dataset_options] = split_plugin_spec(p.run.text("dataset"));
+    const std::pair<std::string, std::string> dataset = split_plugin_spec(p.run.text("dataset"));
     at_node(where("dataset"), [&] {
-      dataset_registry().validated(dataset, Options::parse(dataset_options, "dataset"));
+      dataset_registry().validated(dataset.first, Options::parse(dataset.second, "dataset"));
     });
   }
   return p;
