@@ -39,19 +39,19 @@ std::vector<EncodingSpec> default_encodings() {
 
 std::vector<StoreEncoding> make_store_encodings(const std::vector<EncodingSpec>& specs,
                                                 int threads) {
-  std::vector<StoreEncoding> levels;
+  std::vector<StoreEncoding> encodings;
   CodecContext context;
   context.threads = threads;
   for (const EncodingSpec& spec : specs) {
     const std::string where = "encoding '" + spec.name + "'";
     try {
-      levels.push_back(
+      encodings.push_back(
           {spec.name, make_codec(spec.codec, Options::parse(spec.options, where), context)});
     } catch (const Error& e) {
       fail(where, ": ", e.what());
     }
   }
-  return levels;
+  return encodings;
 }
 
 ModelSpec parse_model_spec(const std::string& text) {

@@ -80,13 +80,13 @@ TEST(ChunkStore, EncodesEveryEncodingAndDecodes) {
   for (int64_t c = 0; c < store.chunk_count(); ++c) {
     const StoredChunk& chunk = store.chunks()[static_cast<size_t>(c)];
     EXPECT_EQ(chunk.text_bytes, static_cast<uint64_t>(4 * chunk.range.count));
-    // Coarser levels are less exact, and smaller (but for the 8-token tail, where the
+    // Coarser encodings are less exact, and smaller (but for the 8-token tail, where the
     // entropy coder's tables outweigh its savings).
-    for (int level = 1; level < 4; ++level) {
+    for (int encoding = 1; encoding < 4; ++encoding) {
       if (chunk.range.count == 64) {
-        EXPECT_LT(chunk.bitstreams[level].size(), chunk.bitstreams[level - 1].size());
+        EXPECT_LT(chunk.bitstreams[encoding].size(), chunk.bitstreams[encoding - 1].size());
       }
-      EXPECT_GT(chunk.relative_error[level], chunk.relative_error[level - 1]);
+      EXPECT_GT(chunk.relative_error[encoding], chunk.relative_error[encoding - 1]);
     }
     EXPECT_EQ(store.decode(c, 2).shape().tokens, chunk.range.count);
   }
@@ -189,7 +189,7 @@ TEST(Streamer, AssembledKVIsTheChosenEncodingsDecoded) {
   KVCache expected = KVCache::concat_tokens(parts);
   ASSERT_EQ(out.kv.byte_size(), expected.byte_size());
   EXPECT_EQ(std::memcmp(out.kv.data(), expected.data(), expected.byte_size()), 0);
-  // The store's error of a level mix, from per-chunk errors, is the assembled KV's.
+  // The store's error of an encoding mix, from per-chunk errors, is the assembled KV's.
   EXPECT_NEAR(store.relative_error({3, 3, 3, 3}), kv_relative_error(out.kv, store.reference()),
               1e-9);
   EXPECT_NEAR(store.relative_error({kTextChoice, kTextChoice, kTextChoice, kTextChoice}), 0, 0);
@@ -208,7 +208,7 @@ TEST(Streamer, QuantControllerPicksTheEightBitEncoding) {
     EXPECT_EQ(c.choice, 0);
 }
 
-// A step drop: 400 Mb/s, then 8 Mb/s after 5 ms. An SLO that the best level misses.
+// A step drop: 400 Mb/s, then 8 Mb/s after 5 ms. An SLO that the best encoding misses.
 NetworkConfig step_drop() {
   NetworkConfig net;
   net.trace = BandwidthTrace({{0, 4e8}, {0.005, 8e6}}, "step");
@@ -223,8 +223,8 @@ TEST(Streamer, CacheGenAdaptsToAStepDropAndMeetsTheSloFixedMisses) {
   StreamOutcome adaptive = run(store, "cachegen", "prior_mbps=400", step_drop(), slo);
   EXPECT_FALSE(fixed.slo_met) << fixed.ttft_s;
   EXPECT_TRUE(adaptive.slo_met) << adaptive.ttft_s;
-  // It starts at the best level and, once a transfer has seen the drop, moves to coarser
-  // levels or text.
+  // It starts at the best encoding and, once a transfer has seen the drop, moves to coarser
+  // encodings or text.
   EXPECT_EQ(adaptive.chunks.front().choice, 0);
   int adapted = 0;
   for (size_t i = 1; i < adaptive.chunks.size(); ++i) {
