@@ -30,12 +30,12 @@ CliArgs::CliArgs(const std::string& command, int argc, char** argv, std::set<std
       } else if (switches.count(name) && !inline_value) {
         switches_on_.insert(name);
       } else {
-        std::string valid;
+        std::vector<std::string> valid;
         for (const auto& v : valued)
-          valid += (valid.empty() ? "--" : ", --") + v;
+          valid.push_back("--" + v);
         for (const auto& s : switches)
-          valid += (valid.empty() ? "--" : ", --") + s;
-        fail("cachegen ", command, ": unknown flag '", arg, "'; valid: ", valid);
+          valid.push_back("--" + s);
+        fail("cachegen ", command, ": ", unknown_name_message("flag", "--" + name, valid));
       }
     } else {
       positionals_.push_back(arg);

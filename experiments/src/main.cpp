@@ -4,8 +4,10 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "cachegen/core/error.h"
+#include "cachegen/core/options.h"
 #include "cachegen/experiments/commands.h"
 
 namespace {
@@ -72,7 +74,11 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::fprintf(stderr, "cachegen: unknown command '%s'\n\n", argv[1]);
+  std::vector<std::string> names;
+  for (const Subcommand& s : kSubcommands)
+    names.push_back(s.name);
+  std::fprintf(stderr, "cachegen: %s\n\n",
+               cachegen::unknown_name_message("command", argv[1], names).c_str());
   print_help();
   return 2;
 }

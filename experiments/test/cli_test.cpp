@@ -135,5 +135,18 @@ TEST(Cli, ListPrintsEveryFamilyFromTheRegistries) {
       << unknown.output;
 }
 
+// Unknown commands and flags name the closest valid one.
+TEST(Cli, UnknownCommandsAndFlagsSuggestTheNearest) {
+  Result command = run("encod");
+  EXPECT_EQ(command.exit_code, 2);
+  EXPECT_NE(command.output.find("unknown command 'encod' (did you mean 'encode'?); valid: "),
+            std::string::npos)
+      << command.output;
+  Result flag = run("netsim --backend fluid --bytse 10");
+  EXPECT_EQ(flag.exit_code, 1);
+  EXPECT_NE(flag.output.find("unknown flag '--bytse' (did you mean '--bytes'?)"), std::string::npos)
+      << flag.output;
+}
+
 }  // namespace
 }  // namespace cachegen
