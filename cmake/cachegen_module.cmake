@@ -26,9 +26,11 @@ function(cachegen_add_module NAME)
     add_executable(${NAME}_tests ${ARG_TESTS})
     target_link_libraries(${NAME}_tests PRIVATE cachegen_${NAME} ${ARG_TEST_DEPS} cachegen_flags
                                                 GTest::gtest GTest::gtest_main)
-    # PRE_TEST: a crashing test binary fails ctest instead of the build.
+    # PRE_TEST: a crashing test binary fails ctest instead of the build. A hung test fails
+    # after CACHEGEN_TEST_TIMEOUT_S instead of running until CI's limit.
     gtest_discover_tests(${NAME}_tests DISCOVERY_MODE PRE_TEST
-                         PROPERTIES ENVIRONMENT "CACHEGEN_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+                         PROPERTIES ENVIRONMENT "CACHEGEN_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+                                    TIMEOUT ${CACHEGEN_TEST_TIMEOUT_S})
   endif()
 endfunction()
 
@@ -47,6 +49,7 @@ function(cachegen_add_fuzzer NAME)
     add_executable(${target} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/core/fuzz/replay_main.cpp)
     add_test(NAME fuzz_replay.${NAME} COMMAND ${target} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${NAME}
              WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    set_tests_properties(fuzz_replay.${NAME} PROPERTIES TIMEOUT ${CACHEGEN_TEST_TIMEOUT_S})
   endif()
   target_link_libraries(${target} PRIVATE ${ARG_DEPS} cachegen_flags)
   target_include_directories(${target} PRIVATE ${ARG_INCLUDES})
