@@ -10,6 +10,7 @@ shift || true
 cuda=()
 if [ "$preset" = release ] || [ "$preset" = debug ]; then
   nvcc=$(command -v nvcc || true)
+  [ -n "$nvcc" ] && { [ -f "$nvcc" ] && [ -x "$nvcc" ] || nvcc=""; }  # (a hidden one: not a program)
   [ -z "$nvcc" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc=/usr/local/cuda/bin/nvcc
   case "${CACHEGEN_CUDA:-auto}" in
     off) cuda=(-DCACHEGEN_WITH_CUDA=OFF) ;;
