@@ -1,4 +1,5 @@
-# cachegen_add_module(NAME SOURCES ... [PLUGIN_DIRS dir ...] DEPS ... TESTS ... [TEST_DEPS ...])
+# cachegen_add_module(NAME SOURCES ... [PLUGIN_DIRS dir ...] DEPS ... TESTS ... [TEST_DEPS ...]
+#                     [TEST_PROPERTIES key value ...])
 # Builds the archive cachegen_<NAME>_lib from <module>/src, exposes <module>/include, and one
 # gtest binary <NAME>_tests from TESTS. Every module has the same shape: include/, src/, test/,
 # bench/.
@@ -8,7 +9,8 @@
 # Every .cpp file in a PLUGIN_DIRS folder is part of the module without being listed here: a
 # new plug-in is one new file (CONFIGURE_DEPENDS re-globs when files are added).
 function(cachegen_add_module NAME)
-  cmake_parse_arguments(ARG "" "" "SOURCES;PLUGIN_DIRS;DEPS;TESTS;TEST_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;PLUGIN_DIRS;DEPS;TESTS;TEST_DEPS;TEST_PROPERTIES"
+                        ${ARGN})
   set(sources ${ARG_SOURCES})
   foreach(dir ${ARG_PLUGIN_DIRS})
     file(GLOB plugin_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
@@ -30,7 +32,7 @@ function(cachegen_add_module NAME)
     # after CACHEGEN_TEST_TIMEOUT_S instead of running until CI's limit.
     gtest_discover_tests(${NAME}_tests DISCOVERY_MODE PRE_TEST
                          PROPERTIES ENVIRONMENT "CACHEGEN_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
-                                    TIMEOUT ${CACHEGEN_TEST_TIMEOUT_S})
+                                    TIMEOUT ${CACHEGEN_TEST_TIMEOUT_S} ${ARG_TEST_PROPERTIES})
   endif()
 endfunction()
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cachegen/core/kv_io.h"
+#include "hf_fixtures.h"
 #include "run_cli.h"
 
 namespace cachegen {
@@ -21,11 +22,12 @@ Result run(const std::string& arguments) {
 
 TEST(CliModel, KvGenerateAndPerplexity) {
   const std::string dir = ::testing::TempDir() + "/cli_model_" + std::to_string(getpid());
-  const std::string python = CACHEGEN_PYTHON;
-  ASSERT_EQ(std::system((python + " " + CACHEGEN_MAKE_REFERENCE + " " + dir +
-                         " > /dev/null 2>&1 && " + python + " " + CACHEGEN_MAKE_TOKENIZERS + " " +
-                         dir + "/tok > /dev/null 2>&1 && cp " + dir + "/tok/llama3.json " + dir +
-                         "/llama/tokenizer.json")
+  const std::string reference = hf_fixture_dir("reference"),
+                    tokenizers = hf_fixture_dir("tokenizers");
+  ASSERT_FALSE(reference.empty() || tokenizers.empty());
+  // A random-weight Llama checkpoint with a byte-level tokenizer, in a directory of its own.
+  ASSERT_EQ(std::system(("mkdir -p " + dir + " && cp -r " + reference + "/llama " + dir +
+                         " && cp " + tokenizers + "/llama3.json " + dir + "/llama/tokenizer.json")
                             .c_str()),
             0);
   const std::string model = "--model " + dir + "/llama";

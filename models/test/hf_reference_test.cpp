@@ -13,19 +13,14 @@
 #include "cachegen/core/error.h"
 #include "cachegen/core/safetensors.h"
 #include "cachegen/models/llama_model.h"
+#include "hf_fixtures.h"
 
 namespace cachegen {
 namespace {
 
-// Runs make_hf_reference.py once per process; returns its output directory ("" on failure).
+// make_hf_reference.py's output directory ("" on failure).
 const std::string& reference_dir() {
-  static const std::string dir = [] {
-    // Per process: ctest runs the tests of this file in parallel processes.
-    std::string out = ::testing::TempDir() + "/hf_reference_" + std::to_string(getpid());
-    std::string command = std::string(CACHEGEN_PYTHON) + " " + CACHEGEN_MAKE_REFERENCE + " " + out +
-                          " > " + out + ".log 2>&1";
-    return std::system(command.c_str()) == 0 ? out : std::string();
-  }();
+  static const std::string dir = hf_fixture_dir("reference");
   return dir;
 }
 

@@ -11,17 +11,13 @@
 #include <sstream>
 
 #include "cachegen/core/error.h"
+#include "hf_fixtures.h"
 
 namespace cachegen {
 namespace {
 
 const std::string& tokenizer_dir() {
-  static const std::string dir = [] {
-    std::string out = ::testing::TempDir() + "/tokenizers_" + std::to_string(getpid());
-    std::string command = std::string(CACHEGEN_PYTHON) + " " + CACHEGEN_MAKE_TOKENIZERS + " " +
-                          out + " > " + out + ".log 2>&1";
-    return std::system(command.c_str()) == 0 ? out : std::string();
-  }();
+  static const std::string dir = hf_fixture_dir("tokenizers");
   return dir;
 }
 

@@ -18,17 +18,16 @@
 #include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/llama_model.h"
 #include "cachegen/models/tokenizer.h"
+#include "hf_fixtures.h"
 
 namespace cachegen {
 namespace {
 
-// A byte-level tokenizer from make_tokenizers.py, once per process.
+// A byte-level tokenizer from make_tokenizers.py.
 const std::string& tokenizer_path() {
   static const std::string path = [] {
-    std::string out = ::testing::TempDir() + "/trainer_tok_" + std::to_string(getpid());
-    std::string command = std::string(CACHEGEN_PYTHON) + " " + CACHEGEN_MAKE_TOKENIZERS + " " +
-                          out + " > /dev/null 2>&1";
-    return std::system(command.c_str()) == 0 ? out + "/llama3.json" : std::string();
+    const std::string dir = hf_fixture_dir("tokenizers");
+    return dir.empty() ? dir : dir + "/llama3.json";
   }();
   return path;
 }

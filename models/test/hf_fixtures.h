@@ -1,0 +1,33 @@
+// The Hugging Face references the model tests compare against: random-weight checkpoints with
+// transformers' outputs (make_hf_reference.py) and tokenizers trained with `tokenizers`
+// (make_tokenizers.py). ctest generates them once per run, in the fixture test `hf_fixtures`
+// (models/test/make_hf_fixtures.sh), into CACHEGEN_HF_FIXTURES; a test binary run by hand,
+// without the fixture, generates them once per process instead.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace cachegen {
+
+// The directory holding `what` ("reference" or "tokenizers"), or "" if generating it failed.
+inline std::string hf_fixture_dir(const std::string& what) {
+  const std::string shared = std::string(CACHEGEN_HF_FIXTURES) + "/" + what;
+  std::error_code error;
+  if (std::filesystem::exists(std::string(CACHEGEN_HF_FIXTURES) + "/.done", error))
+    return shared;
+  const std::string out = ::testing::TempDir() + "/hf_" + what + "_" + std::to_string(getpid());
+  if (std::filesystem::exists(out + "/.done", error))
+    return out;
+  const std::string script =
+      what == "reference" ? CACHEGEN_MAKE_REFERENCE : CACHEGEN_MAKE_TOKENIZERS;
+  const std::string command = std::string(CACHEGEN_PYTHON) + " " + script + " " + out + " > " +
+                              out + ".log 2>&1 && touch " + out + "/.done";
+  return std::system(command.c_str()) == 0 ? out : std::string();
+}
+
+}  // namespace cachegen
