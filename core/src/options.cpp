@@ -9,7 +9,6 @@
 
 namespace cachegen {
 
-namespace {
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items)
@@ -17,6 +16,7 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
+namespace {
 bool parse_integer(const std::string& text, int64_t* out) {
   errno = 0;
   char* end = nullptr;

@@ -26,10 +26,7 @@ std::vector<std::string> RegistryBase::names() const {
 }
 
 std::string RegistryBase::joined_names() const {
-  std::string out;
-  for (const auto& entry : plugins_)
-    out += (out.empty() ? "" : ", ") + entry.first;
-  return out;
+  return joined(names());
 }
 
 const PluginInfo& RegistryBase::info(const std::string& name) const {

@@ -66,13 +66,6 @@ const std::map<std::string, std::string>& moved_keys() {
   return moved;
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items)
-    out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 bool is_net_key(const std::string& key) {
   return key.rfind(kNetPrefix, 0) == 0 && key.size() > 4;
 }
@@ -279,15 +272,11 @@ RunConfig load_run_config(const std::string& path) {
   std::vector<size_t> at(values.size(), 0);
   for (int64_t index = 0;; ++index) {
     std::map<std::string, YAML::Node> point_values = shared;  // nodes keep their lines
-    std::vector<std::pair<std::string, std::string>> axes;
-    for (size_t a = 0; a < values.size(); ++a) {
+    for (size_t a = 0; a < values.size(); ++a)
       point_values[config.axis_names[a]] = values[a][at[a]];
-      axes.emplace_back(config.axis_names[a], values[a][at[a]].as<std::string>());
-    }
     point_values.erase("name");
     RunPoint point = parse_point(point_values, config, top);
     point.index = index;
-    point.axes = std::move(axes);
     config.points.push_back(std::move(point));
     size_t a = values.size();
     while (a > 0 && ++at[a - 1] == values[a - 1].size())

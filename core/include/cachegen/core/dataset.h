@@ -14,9 +14,9 @@
 
 namespace cachegen {
 
+// How a request's answer is scored: exact match, the reply contains an answer, best F1, or
+// perplexity of the continuation.
 enum class QualityMetric { kAccuracy, kContains, kF1, kPerplexity };
-// The results column of a metric: "accuracy" (kAccuracy, kContains), "f1" or "perplexity".
-const char* quality_metric_column(QualityMetric metric);
 
 struct DatasetRequest {
   std::vector<int32_t> context;       // BOS first

@@ -87,6 +87,9 @@ class Options {
 // Canonical "a=1;b=two" form, keys sorted.
 std::string format_options(const std::map<std::string, std::string>& values);
 
+// "a, b, c", for lists of valid names in errors.
+std::string joined(const std::vector<std::string>& items);
+
 // The candidate closest to `word` (edit distance at most a third of its length, at least 2,
 // and less than its length; a prefix of either counts as 1), or "" when none is close: for
 // "did you mean ...?" in errors.

@@ -27,8 +27,6 @@ const OptionSchema& run_options();
 // One point of a sweep: every setting of its requests.
 struct RunPoint {
   int64_t index = 0;
-  std::vector<std::pair<std::string, std::string>> axes;  // the swept keys and their values
-
   Options run;  // run_options(), validated: read with run.text("model"), run.integer(...), ...
   std::map<std::string, std::string> net;  // the network's options (net.KEY without "net.")
 
