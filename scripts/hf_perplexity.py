@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Perplexity of a checkpoint on a text with Hugging Face transformers, computed the way
-`cachegen perplexity` does (BOS, then the text's tokens, in non-overlapping windows of the
+`cachegen perplexity` does (BOS if the tokenizer adds one, then the text's tokens, in non-overlapping windows of the
 model's context; each window scores its tokens 1..n-1), to check the shipped checkpoint end to
 end against the reference implementation. Prints JSON: perplexity, tokens.
 
@@ -19,11 +19,10 @@ from transformers import AutoModelForCausalLM
 def main(model_dir, text_path):
     torch.set_num_threads(os.cpu_count() or 1)
     tokenizer = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
-    model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
     with open(text_path, encoding="utf-8") as f:
         text = f.read()
-    ids = [tokenizer.token_to_id("<|begin_of_text|>")]
-    ids += tokenizer.encode(text, add_special_tokens=False).ids
+    ids = tokenizer.encode(text).ids  # with BOS where the tokenizer's template adds one
     window = model.config.max_position_embeddings
     total, count = 0.0, 0
     with torch.no_grad():

@@ -180,8 +180,8 @@ OptionSpec text_option(std::string name, std::string fallback, std::string help)
   return {std::move(name), OptionType::kText, std::move(fallback), 0, 0, {}, std::move(help)};
 }
 
-OptionSpec file_option(std::string name, std::string help) {
-  return {std::move(name), OptionType::kFile, "", 0, 0, {}, std::move(help)};
+OptionSpec file_option(std::string name, std::string help, std::string fallback) {
+  return {std::move(name), OptionType::kFile, std::move(fallback), 0, 0, {}, std::move(help)};
 }
 
 OptionSpec integer_list_option(std::string name, std::string fallback, int64_t min, int64_t max,

@@ -14,15 +14,13 @@
 #include "cachegen/experiments/commands.h"
 #include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/llama_model.h"
+#include "cachegen/models/named_checkpoints.h"
 #include "cachegen/models/tokenizer.h"
 #include "cachegen/models/trainer.h"
 
 namespace cachegen {
 
 namespace {
-// The project's own small model, trained by `cachegen train` (configs/models/).
-const char kBuiltinModel[] = CACHEGEN_SOURCE_DIR "/models/builtin";
-
 std::string text_file(const std::string& path) {
   std::vector<uint8_t> bytes = read_file(path);
   return std::string(bytes.begin(), bytes.end());
@@ -43,15 +41,10 @@ struct LoadedModel {
 };
 
 LoadedModel load(const CliArgs& args) {
-  std::string dir = args.get("model", kBuiltinModel);
-  if (!std::ifstream(dir + "/config.json").good()) {
-    if (dir == kBuiltinModel) {
-      fail("the built-in model (", dir,
-           ") is not trained yet; pass --model DIR with a Hugging "
-           "Face checkpoint (config.json, model.safetensors, tokenizer.json)");
-    }
-    fail("--model '", dir, "' has no config.json");
-  }
+  // A named checkpoint (named_checkpoints.h: builtin, smollm2-135m) or a checkpoint directory.
+  const std::string dir = checkpoint_directory(args.get("model", "builtin"));
+  if (!std::ifstream(dir + "/config.json").good())
+    fail("--model '", dir, "' is neither a named checkpoint nor a directory with config.json");
   ModelLoadOptions options;
   options.device = args.get("device", "cpu");
   options.dtype = args.get("dtype", "");
@@ -69,7 +62,7 @@ std::set<std::string> with_model_flags(std::set<std::string> flags) {
 
 int run_kv(int argc, char** argv) {
   CliArgs args("kv", argc, argv, with_model_flags({"text", "out"}), {});
-  args.expect_positionals(0, 0, "[--model DIR] --text FILE --out KV.safetensors");
+  args.expect_positionals(0, 0, "[--model NAME|DIR] --text FILE --out KV.safetensors");
   if (!args.has("text") || !args.has("out"))
     fail("cachegen kv: --text FILE and --out FILE are required");
   LoadedModel m = load(args);
@@ -86,7 +79,7 @@ int run_kv(int argc, char** argv) {
 
 int run_generate(int argc, char** argv) {
   CliArgs args("generate", argc, argv, with_model_flags({"prompt-file", "max-new-tokens"}), {});
-  args.expect_positionals(0, 0, "[--model DIR] --prompt-file FILE [--max-new-tokens N]");
+  args.expect_positionals(0, 0, "[--model NAME|DIR] --prompt-file FILE [--max-new-tokens N]");
   if (!args.has("prompt-file"))
     fail("cachegen generate: --prompt-file FILE is required");
   LoadedModel m = load(args);
@@ -100,7 +93,7 @@ int run_generate(int argc, char** argv) {
 
 int run_perplexity(int argc, char** argv) {
   CliArgs args("perplexity", argc, argv, with_model_flags({"text", "window"}), {"json"});
-  args.expect_positionals(0, 0, "[--model DIR] --text FILE [--window N] [--json]");
+  args.expect_positionals(0, 0, "[--model NAME|DIR] --text FILE [--window N] [--json]");
   if (!args.has("text"))
     fail("cachegen perplexity: --text FILE is required");
   LoadedModel m = load(args);
@@ -144,9 +137,10 @@ int run_train(int argc, char** argv) {
 int run_retrieval_eval(int argc, char** argv) {
   CliArgs args("retrieval-eval", argc, argv,
                with_model_flags({"context-tokens", "episodes", "seed"}), {"json", "show"});
-  args.expect_positionals(0, 0,
-                          "[--model DIR] [--context-tokens 1024] [--episodes 100] [--seed 1000] "
-                          "[--json] [--show]");
+  args.expect_positionals(
+      0, 0,
+      "[--model NAME|DIR] [--context-tokens 1024] [--episodes 100] [--seed 1000] "
+      "[--json] [--show]");
   LoadedModel m = load(args);
   const int64_t context = args.get_int("context-tokens", 1024);
   RetrievalScore score =

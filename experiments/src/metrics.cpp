@@ -62,6 +62,40 @@ double best_f1(const std::string& prediction, const std::vector<std::string>& an
   return best;
 }
 
+std::string first_number(const std::string& reply) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t begin = 0;
+  while (begin < reply.size() && !digit(reply[begin]))
+    ++begin;
+  size_t end = begin;
+  while (end < reply.size() && digit(reply[end]))
+    ++end;
+  return reply.substr(begin, end - begin);
+}
+
+bool answer_is_correct(const std::string& reply, const std::vector<std::string>& answers,
+                       QualityMetric metric) {
+  for (const std::string& answer : answers) {
+    switch (metric) {
+      case QualityMetric::kAccuracy:
+        if (reply == answer)
+          return true;
+        break;
+      case QualityMetric::kContains:
+        if (reply.find(answer) != std::string::npos)
+          return true;
+        break;
+      case QualityMetric::kNumber:
+        if (first_number(reply) == answer)
+          return true;
+        break;
+      default:
+        fail("answer_is_correct: the metric is not a right-or-wrong one");
+    }
+  }
+  return false;
+}
+
 namespace {
 // log-softmax of one row, in double.
 std::vector<double> log_softmax(const float* row, int64_t vocab) {

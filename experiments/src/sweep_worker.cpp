@@ -193,37 +193,37 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   row["chunk_encodings"] = chunk_encodings;
 
   if (model) {
-    const DatasetRequest& request_text = prepared.context->request;
+    Context& context = *prepared.context;
+    const DatasetRequest& request_text = context.request;
     const TextTokenizer& tokenizer = *model->tokenizer();
-    const KVCache& reference = store.reference();
     std::vector<int32_t> scored;  // tokens whose next-token distributions are compared
+    std::vector<float> lossy_logits;
     if (request_text.metric == QualityMetric::kPerplexity) {
       scored = request_text.continuation;
-      PrefillResult lossy = model->prefill(scored, &out.kv, true);
+      lossy_logits = std::move(model->prefill(scored, &out.kv, true).logits);
       std::vector<int32_t> targets(scored.begin() + 1, scored.end());
-      lossy.logits.resize(targets.size() * static_cast<size_t>(model->vocab_size()));
-      row["perplexity"] = number(perplexity(lossy.logits, targets, model->vocab_size()));
+      std::vector<float> predicting(
+          lossy_logits.begin(),
+          lossy_logits.begin() + static_cast<long>(targets.size() * model->vocab_size()));
+      row["perplexity"] = number(perplexity(predicting, targets, model->vocab_size()));
     } else {
       const std::string reply = answer_on_kv(*model, tokenizer, out.kv, request_text,
                                              static_cast<int>(r.integer("max_new_tokens")));
       if (request_text.metric == QualityMetric::kF1) {
         row["f1"] = number(best_f1(reply, request_text.answers));
       } else {
-        bool correct = false;
-        for (const std::string& answer : request_text.answers) {
-          correct |= request_text.metric == QualityMetric::kAccuracy
-                         ? reply == answer
-                         : reply.find(answer) != std::string::npos;
-        }
+        const bool correct = answer_is_correct(reply, request_text.answers, request_text.metric);
         row["accuracy"] = correct ? "1" : "0";
       }
       scored = request_text.question;
       std::vector<int32_t> answer = tokenizer.encode(request_text.answers.front());
       scored.insert(scored.end(), answer.begin(), answer.end());
+      lossy_logits = std::move(model->prefill(scored, &out.kv, true).logits);
     }
-    PrefillResult a = model->prefill(scored, &reference, true);
-    PrefillResult b = model->prefill(scored, &out.kv, true);
-    LogitAgreement agreement = compare_logits(a.logits, b.logits, model->vocab_size());
+    if (context.reference_logits.empty())
+      context.reference_logits = std::move(model->prefill(scored, &store.reference(), true).logits);
+    LogitAgreement agreement =
+        compare_logits(context.reference_logits, lossy_logits, model->vocab_size());
     row["kl"] = number(agreement.kl);
     row["top1"] = number(agreement.top1);
   }

@@ -35,6 +35,9 @@ class SweepWorker {
   struct Context {
     StreamContext stream;
     DatasetRequest request;
+    // The model's logits for the scored tokens on the uncompressed KV [scored, vocab]: the
+    // reference of KL and top-1, the same for every point of the request (computed once).
+    std::vector<float> reference_logits;
   };
   struct Prepared {
     std::shared_ptr<Context> context;

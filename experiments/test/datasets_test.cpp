@@ -40,6 +40,52 @@ TEST(Datasets, LineRetrievalIsDeterministicAndFits) {
   EXPECT_NE(dataset->request(8, 512, 0).context, a.context);
 }
 
+TEST(Datasets, NeedleHidesTheKeyInExactlySizedRealText) {
+  Tokenizer tokenizer = Tokenizer::load(kTokenizer);
+  std::string text;
+  for (int i = 0; i < 300; ++i)
+    text += "Line " + std::to_string(i) + " of the haystack says nothing in particular.\n";
+  const std::string path = write_file("haystack.txt", text);
+  auto dataset = make_dataset("needle", path, tokenizer);
+  for (int64_t tokens : {int64_t{200}, int64_t{777}, int64_t{1500}}) {
+    DatasetRequest r = dataset->request(11, tokens, 0);
+    EXPECT_EQ(static_cast<int64_t>(r.context.size()), tokens);
+    EXPECT_EQ(r.context.front(), tokenizer.bos_id());
+    ASSERT_EQ(r.answers.size(), 1u);
+    const std::string key = r.answers.front();
+    EXPECT_EQ(key.size(), 5u);
+    const std::string context = tokenizer.decode(r.context);
+    // The needle sits on a line of its own, between whole lines of the haystack.
+    EXPECT_NE(context.find("\nThe pass key is " + key + ". Remember it. " + key +
+                           " is the pass key.\nLine "),
+              std::string::npos)
+        << context;
+    EXPECT_EQ(r.metric, QualityMetric::kNumber);
+    EXPECT_EQ(tokenizer.decode(r.question), "\nWhat is the pass key? The pass key is");
+  }
+  DatasetRequest a = dataset->request(5, 600, 0), b = dataset->request(5, 600, 0);
+  EXPECT_EQ(a.context, b.context);
+  EXPECT_EQ(a.answers, b.answers);
+  EXPECT_NE(dataset->request(6, 600, 0).context, a.context);
+  // Depth 0 puts the key first (after BOS), depth 1 last.
+  auto first = dataset_registry().create("needle", Options::parse("path=" + path + ";depth=0", "t"),
+                                         tokenizer);
+  std::vector<int32_t> head = first->request(1, 300, 0).context;
+  head.erase(head.begin());  // BOS
+  EXPECT_EQ(tokenizer.decode(head).rfind("\nThe pass key is", 0), 0u);
+  auto last = dataset_registry().create("needle", Options::parse("path=" + path + ";depth=1", "t"),
+                                        tokenizer);
+  const std::string end = tokenizer.decode(last->request(1, 300, 0).context);
+  EXPECT_EQ(end.substr(end.size() - 18), " is the pass key.\n");
+  // A haystack too short for the context fails naming the file.
+  try {
+    dataset->request(1, 100000, 0);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
 TEST(Datasets, TextWindowsAreExact) {
   Tokenizer tokenizer = Tokenizer::load(kTokenizer);
   std::string text;

@@ -16,6 +16,19 @@ TEST(Metrics, NormalizeAnswerAsLongBench) {
   EXPECT_EQ(normalize_answer(""), "");
 }
 
+TEST(Metrics, AnswersAreJudgedByTheirMetric) {
+  EXPECT_EQ(first_number(" 71432. Remember"), "71432");
+  EXPECT_EQ(first_number("key 007 and 8"), "007");
+  EXPECT_EQ(first_number("none"), "");
+  EXPECT_TRUE(answer_is_correct(" 71432.", {"71432"}, QualityMetric::kNumber));
+  EXPECT_FALSE(answer_is_correct(" 714321", {"71432"}, QualityMetric::kNumber));
+  EXPECT_FALSE(answer_is_correct(" 7143", {"71432"}, QualityMetric::kNumber));
+  EXPECT_TRUE(answer_is_correct("a 714321", {"71432"}, QualityMetric::kContains));
+  EXPECT_FALSE(answer_is_correct(" 123", {"123"}, QualityMetric::kAccuracy));
+  EXPECT_TRUE(answer_is_correct("123", {"9", "123"}, QualityMetric::kAccuracy));
+  EXPECT_THROW(answer_is_correct("1", {"1"}, QualityMetric::kF1), Error);
+}
+
 TEST(Metrics, F1CountsSharedTokens) {
   EXPECT_DOUBLE_EQ(qa_f1_score("Paris", "paris."), 1.0);
   // prediction {in, paris, france}, truth {paris}: precision 1/3, recall 1.

@@ -14,19 +14,23 @@
 
 namespace cachegen {
 
-// The directory holding `what` ("reference" or "tokenizers"), or "" if generating it failed.
+// The directory holding `what` ("reference", "tokenizers" or "smollm2"), or "" if generating it
+// failed.
 inline std::string hf_fixture_dir(const std::string& what) {
   const std::string shared = std::string(CACHEGEN_HF_FIXTURES) + "/" + what;
   std::error_code error;
-  if (std::filesystem::exists(std::string(CACHEGEN_HF_FIXTURES) + "/.done", error))
+  if (std::filesystem::exists(std::string(CACHEGEN_HF_FIXTURES) + "/.done", error) &&
+      std::filesystem::exists(shared, error))
     return shared;
   const std::string out = ::testing::TempDir() + "/hf_" + what + "_" + std::to_string(getpid());
   if (std::filesystem::exists(out + "/.done", error))
     return out;
-  const std::string script =
-      what == "reference" ? CACHEGEN_MAKE_REFERENCE : CACHEGEN_MAKE_TOKENIZERS;
-  const std::string command = std::string(CACHEGEN_PYTHON) + " " + script + " " + out + " > " +
-                              out + ".log 2>&1 && touch " + out + "/.done";
+  const std::string script = what == "reference"    ? CACHEGEN_MAKE_REFERENCE
+                             : what == "tokenizers" ? CACHEGEN_MAKE_TOKENIZERS
+                                                    : CACHEGEN_MAKE_SMOLLM2;
+  const std::string model = what == "smollm2" ? CACHEGEN_SOURCE_DIR "/models/smollm2-135m " : "";
+  const std::string command = std::string(CACHEGEN_PYTHON) + " " + script + " " + model + out +
+                              " > " + out + ".log 2>&1 && touch " + out + "/.done";
   return std::system(command.c_str()) == 0 ? out : std::string();
 }
 

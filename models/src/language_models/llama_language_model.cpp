@@ -4,6 +4,7 @@
 
 #include "cachegen/core/error.h"
 #include "cachegen/models/llama_model.h"
+#include "cachegen/models/named_checkpoints.h"
 #include "cachegen/models/tokenizer.h"
 
 namespace cachegen {
@@ -55,6 +56,23 @@ std::unique_ptr<LanguageModel> load(const std::string& directory, const Options&
       directory,
       ModelLoadOptions{options.text("device"), dtype == "checkpoint" ? "" : dtype, threads});
 }
+
+// The named checkpoints (named_checkpoints.h): the same loader on a fixed directory.
+PluginInfo named_info(const std::string& name) {
+  for (const NamedCheckpoint& c : named_checkpoints()) {
+    if (c.name == name) {
+      return {name, c.description + "; on libtorch", {kDevice, kDtype}, [name](const Options&) {
+                checkpoint_directory(name);
+              }};
+    }
+  }
+  fail("no named checkpoint '", name, "'");
+}
+
+std::unique_ptr<LanguageModel> load_named(const std::string& name, const Options& options,
+                                          int threads) {
+  return load(checkpoint_directory(name), options, threads);
+}
 }  // namespace
 
 CACHEGEN_REGISTER(language_model_registry(),
@@ -67,10 +85,13 @@ CACHEGEN_REGISTER(language_model_registry(),
                   [](const Options& options, int threads) {
                     return load(options.text("path"), options, threads);
                   });
-CACHEGEN_REGISTER(language_model_registry(),
-                  {"builtin", "the built-in model (models/builtin) on libtorch", {kDevice, kDtype}},
+CACHEGEN_REGISTER(language_model_registry(), named_info("builtin"),
                   [](const Options& options, int threads) {
-                    return load(CACHEGEN_SOURCE_DIR "/models/builtin", options, threads);
+                    return load_named("builtin", options, threads);
+                  });
+CACHEGEN_REGISTER(language_model_registry(), named_info("smollm2-135m"),
+                  [](const Options& options, int threads) {
+                    return load_named("smollm2-135m", options, threads);
                   });
 
 }  // namespace cachegen

@@ -14,9 +14,10 @@
 
 namespace cachegen {
 
-// How a request's answer is scored: exact match, the reply contains an answer, best F1, or
-// perplexity of the continuation.
-enum class QualityMetric { kAccuracy, kContains, kF1, kPerplexity };
+// How a request's answer is scored. kAccuracy: the reply equals an answer; kContains: it contains
+// one; kNumber: its first number equals one; kF1: LongBench's token F1; kPerplexity: of the
+// continuation.
+enum class QualityMetric { kAccuracy, kContains, kNumber, kF1, kPerplexity };
 
 struct DatasetRequest {
   std::vector<int32_t> context;       // BOS first

@@ -37,8 +37,9 @@ OptionSpec choice_option(std::string name, std::string fallback, std::vector<std
                          std::string help);
 // Free text (a list in the plug-in's own syntax, a name); "" default means "not given".
 OptionSpec text_option(std::string name, std::string fallback, std::string help);
-// The path of a file that must exist when given; read with text(). Default: not given.
-OptionSpec file_option(std::string name, std::string help);
+// The path of a file that must exist when given; read with text(). Default: not given, or
+// `fallback` (checked by whoever reads it: it may be a file a script makes).
+OptionSpec file_option(std::string name, std::string help, std::string fallback = "");
 // Comma-separated integers in [min, max]; "" default means "not given".
 OptionSpec integer_list_option(std::string name, std::string fallback, int64_t min, int64_t max,
                                std::string help);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cachegen/core/dataset.h"
+
 namespace cachegen {
 
 // LongBench's normalize_answer: lower case, punctuation and the articles a/an/the removed,
@@ -16,6 +18,14 @@ std::string normalize_answer(const std::string& text);
 double qa_f1_score(const std::string& prediction, const std::string& truth);
 // The best F1 over the accepted answers (LongBench scores the max).
 double best_f1(const std::string& prediction, const std::vector<std::string>& answers);
+
+// The first run of decimal digits in `reply` ("" if none): the needle dataset's answer.
+std::string first_number(const std::string& reply);
+
+// Whether `reply` answers correctly under `metric` (kAccuracy, kContains, kNumber), given the
+// accepted answers.
+bool answer_is_correct(const std::string& reply, const std::vector<std::string>& answers,
+                       QualityMetric metric);
 
 // Next-token distributions compared position by position; logits are [positions, vocab].
 struct LogitAgreement {
