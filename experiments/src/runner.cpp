@@ -271,7 +271,7 @@ void merge_results(const std::vector<std::string>& shard_dirs, const std::string
     fail("merge: no shard directories");
   std::string config;
   std::vector<std::string> columns;
-  std::map<std::pair<int64_t, int64_t>, Row> rows;
+  std::map<std::pair<int64_t, int64_t>, Row> rows;  // by (request, point): a single run's order
   std::set<int64_t> shard_seen;
   int64_t shard_count = 0;
   for (const std::string& dir : shard_dirs) {
@@ -295,9 +295,9 @@ void merge_results(const std::vector<std::string>& shard_dirs, const std::string
     Table table = read_rows(dir + "/runs.csv", false, columns.empty() ? nullptr : &columns);
     columns = table.columns;
     for (Row& row : table.rows) {
-      auto key = row_key(row);
-      if (!rows.emplace(key, std::move(row)).second)
-        fail("merge: row (point ", key.first, ", request ", key.second, ") appears twice");
+      const auto [point, request] = row_key(row);
+      if (!rows.emplace(std::make_pair(request, point), std::move(row)).second)
+        fail("merge: row (point ", point, ", request ", request, ") appears twice");
     }
   }
   if (static_cast<int64_t>(shard_seen.size()) != shard_count)
