@@ -15,7 +15,7 @@ import random
 import sys
 from collections import OrderedDict
 
-from plot_figures import group, load, save, table
+from plot_figures import group, label, load, save, table
 
 import matplotlib.pyplot as plt  # noqa: E402  (plot_figures selected the Agg backend)
 
@@ -107,6 +107,8 @@ def size_vs_quality(rows, out, title):
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     axes[1].set_yscale("symlog", linthresh=1e-4)
+    if metric == "perplexity":  # 3-bit quantization's loss would flatten the rest
+        axes[0].set_yscale("symlog", linthresh=1)
     n = next(iter(stats.values()))["n"]
     fig.suptitle(f"{title}: {n} contexts per point, 95% bootstrap intervals", fontsize=10)
     save(fig, out)
@@ -157,6 +159,67 @@ def context_length(rows, out, title):
                         "perplexity", "perplexity +% vs fp16", "KL", "contexts"], lines)
 
 
+def ttft_vs_quality(rows, out, title):
+    """Per bandwidth, each method's TTFT against its accuracy, both with intervals."""
+    bandwidths = sorted({r["net.bandwidth_gbps"] for r in rows}, key=float)
+    fig, axes = plt.subplots(1, len(bandwidths), figsize=(5 * len(bandwidths), 4.2), squeeze=False)
+    lines, ns = [], set()
+    for ax, bw in zip(axes[0], bandwidths):
+        for (_,), rs in group([r for r in rows if r["net.bandwidth_gbps"] == bw],
+                              "controller").items():
+            name = label(rs[0])
+            ttft, acc = by_request(rs, "ttft_s"), by_request(rs, "accuracy")
+            kl, size = by_request(rs, "kl"), by_request(rs, "kv_bytes")
+            requests = sorted(set(ttft) & set(acc))
+            ns.add(len(requests))
+            t = bootstrap(requests, mean_of(ttft))
+            a = bootstrap(requests, mean_of(acc))
+            ax.errorbar([t[0]], [100 * a[0]], xerr=[[t[0] - t[1]], [t[2] - t[0]]],
+                        yerr=[[100 * (a[0] - a[1])], [100 * (a[2] - a[0])]], fmt="o", capsize=3)
+            ax.annotate(name, (t[0], 100 * a[0]), textcoords="offset points", xytext=(4, 4),
+                        fontsize=8)
+            lines.append((name, bw, fmt(t, 3), fmt(a, 3, 100, "%"),
+                          fmt(bootstrap(requests, mean_of(kl)), 3),
+                          f"{mean_of(size)(requests) / 1e6:.2f}", len(requests)))
+        ax.set_title(f"{bw} Gbps", fontsize=9)
+        ax.set_xlabel("TTFT (s), measured on this CPU")
+        ax.set_ylabel("needle accuracy (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{title}: {'/'.join(map(str, sorted(ns)))} contexts per point, 95% bootstrap "
+                 "intervals", fontsize=10)
+    save(fig, out)
+    table(out + ".md", ["method", "Gbps", "TTFT s", "accuracy", "KL", "MB sent", "contexts"],
+          lines)
+
+
+# The paper's headline (abstract; ../shared/reference/cachegen.md section 4): 3.5-4.3x smaller
+# KV than 8-bit quantization with negligible quality loss; Mistral-7B on LongChat: 622 MB for
+# 8-bit quantization, 176 MB for CacheGen (3.5x) at 0.98 of its quality.
+PAPER = "3.5-4.3x smaller than quant8, negligible loss (LongChat, Mistral-7B: 3.5x at 0.98 of quant8's accuracy)"
+
+
+def paper_comparison(runs_dir, out):
+    """The README's table: per CacheGen level, the size ratio against 8-bit quantization and
+    the quality loss on SmolLM2, beside the paper's claim."""
+    perplexity = encoding_stats(load(runs_dir, "size-vs-perplexity-2k"))
+    needle_path = os.path.join(runs_dir, "needle-2k", "runs.csv")
+    needle = encoding_stats(load(runs_dir, "needle-2k")) if os.path.exists(needle_path) else {}
+    lines = []
+    for encoding in ("quant8", "cg3", "cg2", "cg1", "cg2-profile", "cg2-delta"):
+        if encoding not in perplexity:
+            continue
+        p = perplexity[encoding]
+        n = needle.get(encoding)
+        lines.append((encoding, f"{p['bits'][0]:.2f}", fmt(p["ratio"], 3, suffix="x"),
+                      fmt(p["loss"], 3, suffix="%"), fmt(p["kl"], 3),
+                      f"{fmt(n['quality'], 3, 100, '%')} ({n['n']})" if n else "-",
+                      p["n"]))
+    table(out, ["encoding", "bits/element", "smaller than quant8 by", "perplexity increase vs fp16",
+                "KL vs fp16", "needle accuracy (needles)", "text contexts"], lines)
+    with open(out, "a") as f:
+        f.write(f"\nPaper (Liu et al. 2024): {PAPER}.\n")
+
+
 FIGURES = OrderedDict([
     ("size-vs-perplexity-2k", lambda rows, out: size_vs_quality(
         rows, out, "SmolLM2-135M, 2K-token contexts, next 256 tokens scored")),
@@ -164,6 +227,8 @@ FIGURES = OrderedDict([
         rows, out, "SmolLM2-135M, 7,936-token contexts, next 256 tokens scored")),
     ("needle-2k", lambda rows, out: size_vs_quality(
         rows, out, "SmolLM2-135M, needle in 2K tokens of real text")),
+    ("ttft-vs-quality", lambda rows, out: ttft_vs_quality(
+        rows, out, "SmolLM2-135M, 2K-token needle contexts, measured on this CPU")),
     ("context-length", lambda rows, out: context_length(
         rows, out, "SmolLM2-135M, context-length sensitivity")),
 ])
@@ -179,6 +244,9 @@ def main():
             sys.exit(f"unknown figure '{name}'; valid: {', '.join(FIGURES)}")
         FIGURES[name](load(runs_dir, name), os.path.join(out_dir, name))
         print(f"{out_dir}/{name}.png")
+    if os.path.exists(os.path.join(runs_dir, "size-vs-perplexity-2k", "runs.csv")):
+        paper_comparison(runs_dir, os.path.join(out_dir, "paper-vs-smollm2.md"))
+        print(f"{out_dir}/paper-vs-smollm2.md")
 
 
 if __name__ == "__main__":
