@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The paper's quality figures on a real pretrained model, SmolLM2-135M (models/smollm2-135m from
-# scripts/setup.sh): runs each configs/real-model/*.yaml into results/runs/<name>/ with --resume
+# scripts/setup.sh): runs each configs/real-model/*.yaml into results/runs/real-model/<name>/ with --resume
 # (an interrupted run continues where it stopped; rows run request by request, so a partial run
 # has the same contexts behind every point), keeps config.yaml, runs.csv and summary.json under
 # results/real-model/runs/, and plots results/real-model/*.png with 95% bootstrap intervals and
@@ -30,8 +30,8 @@ names=("$@")
 [ ${#names[@]} -gt 0 ] || names=($(ls configs/real-model/*.yaml | xargs -n1 basename | sed 's/\.yaml$//'))
 for name in "${names[@]}"; do
   echo "== $name"
-  build/bin/cachegen run "configs/real-model/$name.yaml" --out "results/runs/$name" --resume
+  build/bin/cachegen run "configs/real-model/$name.yaml" --out "results/runs/real-model/$name" --resume
   mkdir -p "results/real-model/runs/$name"
-  cp "results/runs/$name"/{config.yaml,runs.csv,summary.json} "results/real-model/runs/$name/"
+  cp "results/runs/real-model/$name"/{config.yaml,runs.csv,summary.json} "results/real-model/runs/$name/"
 done
-.venv/bin/python scripts/plot_real_model.py results/runs results/real-model "${names[@]}"
+.venv/bin/python scripts/plot_real_model.py results/runs/real-model results/real-model "${names[@]}"
