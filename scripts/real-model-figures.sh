@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The paper's quality figures on a real pretrained model, SmolLM2-135M (models/smollm2-135m from
-# scripts/setup.sh): runs each configs/real-model/*.yaml into results/runs/real-model/<name>/ with --resume
-# (an interrupted run continues where it stopped; rows run request by request, so a partial run
-# has the same contexts behind every point), keeps config.yaml, runs.csv and summary.json under
-# results/real-model/runs/, and plots results/real-model/*.png with 95% bootstrap intervals and
-# a table beside each. First it makes the offline CacheGen profile of cg2-profile from the
-# calibration text (other documents than the evaluated ones). Give config names to run only
-# those. Hours on a 2-core CPU (an 8K context takes ~80 s to prefill here); see the README.
+# scripts/setup.sh): runs each configs/real-model/*.yaml into results/runs/real-model/<name>/
+# with --resume (an interrupted run continues where it stopped; rows run request by request, so
+# a partial run has the same contexts behind every point), keeps config.yaml, runs.csv and
+# summary.json under results/real-model/runs/, and plots results/real-model/*.png with 95%
+# bootstrap intervals and a table beside each. First it makes the offline CacheGen profile of
+# cg2-profile from the calibration text (other documents than the evaluated ones). Give config
+# names to run only those. Hours on a 2-core CPU (an 8K context takes ~85 s to prefill here);
+# see the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/bin/cachegen ] || scripts/build.sh release
