@@ -113,8 +113,9 @@ SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
               : request.question;
       stream.question_tokens = static_cast<int64_t>(request.question.size());
     }
-    keep(contexts_, context_key, out.context,
-         [](const Context& c) { return c.stream.kv.byte_size(); });
+    keep(contexts_, context_key, out.context, [](const Context& c) {
+      return c.stream.kv.byte_size() + c.reference_logits.size() * sizeof(float);
+    });
   }
   const std::vector<EncodingSpec> encodings = config_.encodings_for(p);
   std::string store_key = context_key;
