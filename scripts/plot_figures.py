@@ -216,16 +216,21 @@ FIGURES = OrderedDict([
 ])
 
 
+def plot_all(figures, runs_dir, out_dir, names):
+    """Plots each named figure (figures: name -> function(rows, out_prefix)) from
+    RUNS_DIR/<name>/runs.csv into OUT_DIR/<name>.png and .md."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name in names:
+        if name not in figures:
+            sys.exit(f"unknown figure '{name}'; valid: {', '.join(figures)}")
+        figures[name](load(runs_dir, name), os.path.join(out_dir, name))
+        print(f"{out_dir}/{name}.png")
+
+
 def main():
     runs_dir = sys.argv[1] if len(sys.argv) > 1 else "results/runs"
     out_dir = sys.argv[2] if len(sys.argv) > 2 else "results/figures"
-    names = sys.argv[3:] or list(FIGURES)
-    os.makedirs(out_dir, exist_ok=True)
-    for name in names:
-        if name not in FIGURES:
-            sys.exit(f"unknown figure '{name}'; valid: {', '.join(FIGURES)}")
-        FIGURES[name](load(runs_dir, name), os.path.join(out_dir, name))
-        print(f"{out_dir}/{name}.png")
+    plot_all(FIGURES, runs_dir, out_dir, sys.argv[3:] or list(FIGURES))
 
 
 if __name__ == "__main__":

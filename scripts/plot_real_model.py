@@ -15,7 +15,7 @@ import random
 import sys
 from collections import OrderedDict
 
-from plot_figures import group, label, load, save, table
+from plot_figures import group, label, load, plot_all, save, table
 
 import matplotlib.pyplot as plt  # noqa: E402  (plot_figures selected the Agg backend)
 
@@ -237,13 +237,8 @@ FIGURES = OrderedDict([
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    runs_dir, out_dir, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-    os.makedirs(out_dir, exist_ok=True)
-    for name in names:
-        if name not in FIGURES:
-            sys.exit(f"unknown figure '{name}'; valid: {', '.join(FIGURES)}")
-        FIGURES[name](load(runs_dir, name), os.path.join(out_dir, name))
-        print(f"{out_dir}/{name}.png")
+    runs_dir, out_dir = sys.argv[1], sys.argv[2]
+    plot_all(FIGURES, runs_dir, out_dir, sys.argv[3:])
     if os.path.exists(os.path.join(runs_dir, "size-vs-perplexity-2k", "runs.csv")):
         paper_comparison(runs_dir, os.path.join(out_dir, "paper-vs-smollm2.md"))
         print(f"{out_dir}/paper-vs-smollm2.md")

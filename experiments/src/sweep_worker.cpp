@@ -197,17 +197,11 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
     Context& context = *prepared.context;
     const DatasetRequest& request_text = context.request;
     const TextTokenizer& tokenizer = *model->tokenizer();
-    std::vector<int32_t> scored;  // tokens whose next-token distributions are compared
-    std::vector<float> lossy_logits;
-    if (request_text.metric == QualityMetric::kPerplexity) {
-      scored = request_text.continuation;
-      lossy_logits = std::move(model->prefill(scored, &out.kv, true).logits);
-      std::vector<int32_t> targets(scored.begin() + 1, scored.end());
-      std::vector<float> predicting(
-          lossy_logits.begin(),
-          lossy_logits.begin() + static_cast<long>(targets.size() * model->vocab_size()));
-      row["perplexity"] = number(perplexity(predicting, targets, model->vocab_size()));
-    } else {
+    const bool text = request_text.metric == QualityMetric::kPerplexity;
+    // Tokens whose next-token distributions are compared: the continuation of a text, or the
+    // question and the answer.
+    std::vector<int32_t> scored = request_text.continuation;
+    if (!text) {
       const std::string reply = answer_on_kv(*model, tokenizer, out.kv, request_text,
                                              static_cast<int>(r.integer("max_new_tokens")));
       if (request_text.metric == QualityMetric::kF1) {
@@ -219,12 +213,17 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
       scored = request_text.question;
       std::vector<int32_t> answer = tokenizer.encode(request_text.answers.front());
       scored.insert(scored.end(), answer.begin(), answer.end());
-      lossy_logits = std::move(model->prefill(scored, &out.kv, true).logits);
     }
+    std::vector<float> lossy_logits = std::move(model->prefill(scored, &out.kv, true).logits);
     if (context.reference_logits.empty())
       context.reference_logits = std::move(model->prefill(scored, &store.reference(), true).logits);
     LogitAgreement agreement =
         compare_logits(context.reference_logits, lossy_logits, model->vocab_size());
+    if (text) {  // the last row predicts past the continuation: not scored
+      std::vector<int32_t> targets(scored.begin() + 1, scored.end());
+      lossy_logits.resize(targets.size() * static_cast<size_t>(model->vocab_size()));
+      row["perplexity"] = number(perplexity(lossy_logits, targets, model->vocab_size()));
+    }
     row["kl"] = number(agreement.kl);
     row["top1"] = number(agreement.top1);
   }
