@@ -5,14 +5,15 @@
 # results/fuzz/: add it to the target's corpus directory, where every build replays it as a
 # regression test (ctest fuzz_replay.<target>).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors container trace run_config tokenizer
+#                                            model_config
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 declare -A module=([safetensors]=core [container]=codec [trace]=netsim [run_config]=experiments
-                   [tokenizer]=models)
+                   [tokenizer]=models [model_config]=models)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors container trace run_config tokenizer)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors container trace run_config tokenizer model_config)
 cmake --preset fuzz >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}")
 mkdir -p results/fuzz

@@ -11,6 +11,7 @@
 
 #include "cachegen/core/error.h"
 #include "cachegen/models/llama_model.h"
+#include "rope.h"
 
 namespace cachegen {
 
@@ -52,12 +53,12 @@ struct LlamaModel::Impl {
   at::TensorOptions options;  // device and dtype of weights and activations
   struct Layer {
     at::Tensor input_norm, post_norm;
-    at::Tensor q, k, v, o, q_bias, k_bias, v_bias;
-    at::Tensor gate, up, down;
+    at::Tensor q, k, v, o, q_bias, k_bias, v_bias, o_bias;  // biases undefined when absent
+    at::Tensor gate, up, down, gate_bias, up_bias, down_bias;
   };
   at::Tensor embed, final_norm, lm_head;
   std::vector<Layer> layers;
-  at::Tensor inv_freq;  // [head_dim / 2], f32
+  RopeFrequencies rope_base;  // at max_position_embeddings; dynamic RoPE rescales past it
 
   void prepare(const ModelLoadOptions& options);  // threads, device, dtype
   // Visits every weight slot with its Hugging Face name and shape: the one list of the
@@ -83,33 +84,25 @@ struct LlamaModel::Impl {
     return t;
   }
 
-  void init_rope() {
-    const int64_t d = config.head_dim;
-    at::Tensor exponent = at::arange(0, d, 2, at::kDouble) / static_cast<double>(d);
-    at::Tensor freq = 1.0 / at::pow(at::full({}, config.rope_theta, at::kDouble), exponent);
-    const RopeScaling& s = config.rope_scaling;
-    if (s.factor > 0) {  // Llama 3: stretch low frequencies, keep high ones, blend between
-      const auto original = static_cast<double>(s.original_max_position_embeddings);
-      const double low_wavelen = original / s.low_freq_factor;
-      const double high_wavelen = original / s.high_freq_factor;
-      at::Tensor wavelen = 2 * M_PI / freq;
-      at::Tensor scaled = at::where(wavelen > low_wavelen, freq / s.factor, freq);
-      at::Tensor smooth =
-          (original / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
-      at::Tensor blended = (1 - smooth) * scaled / s.factor + smooth * scaled;
-      at::Tensor medium = (wavelen >= high_wavelen) & (wavelen <= low_wavelen);
-      freq = at::where(medium, blended, scaled);
-    }
-    inv_freq = freq.to(at::kFloat).to(options.device());
-  }
+  void init_rope() { rope_base = rope_frequencies(config, config.max_position_embeddings); }
 
-  // cos and sin for positions [start, start + n): [n, head_dim].
+  // cos and sin for positions [start, start + n): [n, head_dim]. Dynamic RoPE computes the
+  // frequencies for this pass's length start + n (keys already cached keep theirs), as
+  // transformers does in a sequence that grows from a fresh model (see llama_model.h).
   std::pair<at::Tensor, at::Tensor> rope(int64_t start, int64_t n) const {
-    at::Tensor pos = at::arange(start, start + n,
-                                at::TensorOptions().dtype(at::kFloat).device(options.device()));
-    at::Tensor angles = at::outer(pos, inv_freq);
+    const int64_t length = start + n;
+    RopeFrequencies f =
+        rope_depends_on_length(config, length) ? rope_frequencies(config, length) : rope_base;
+    at::Tensor pos =
+        at::arange(start, length, at::TensorOptions().dtype(at::kFloat).device(options.device()));
+    at::Tensor angles = at::outer(pos, f.inv_freq.to(options.device()));
     at::Tensor emb = at::cat({angles, angles}, -1);
-    return {emb.cos().to(options.dtype()), emb.sin().to(options.dtype())};
+    at::Tensor cos = emb.cos(), sin = emb.sin();
+    if (f.attention_scaling != 1) {
+      cos = cos * f.attention_scaling;
+      sin = sin * f.attention_scaling;
+    }
+    return {cos.to(options.dtype()), sin.to(options.dtype())};
   }
 
   static at::Tensor rotate_half(const at::Tensor& x) {
@@ -123,10 +116,11 @@ struct LlamaModel::Impl {
     return weight * f.to(x.scalar_type());
   }
 
-  // Causal attention of queries at positions [past, past + Tq) over keys [0, past + Tq).
+  // Causal attention of queries at positions [past, past + Tq) over keys [0, past + Tq); with a
+  // window W > 0, query p sees keys (p - W, p] only, as transformers' sliding-window mask.
   // q [H, Tq, D], k and v [Hkv, Tk, D]; returns [Tq, H * D].
-  at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                       int64_t past) const {
+  at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
+                       int64_t window) const {
     const int64_t heads = q.size(0), kv_heads = k.size(0), tq = q.size(1), d = q.size(2);
     const int64_t group = heads / kv_heads;
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
@@ -135,18 +129,22 @@ struct LlamaModel::Impl {
     std::vector<at::Tensor> blocks;
     for (int64_t s = 0; s < tq; s += kQueryBlock) {
       const int64_t e = std::min(tq, s + kQueryBlock), kend = past + e;
+      // Keys before kbegin are outside every query's window in this block.
+      const int64_t kbegin = window > 0 ? std::max<int64_t>(0, past + s - window + 1) : 0;
+      const int64_t keys = kend - kbegin;
       at::Tensor scores =
-          at::matmul(qg.narrow(2, s, e - s), kg.narrow(2, 0, kend).transpose(-2, -1))
+          at::matmul(qg.narrow(2, s, e - s), kg.narrow(2, kbegin, keys).transpose(-2, -1))
               .to(at::kFloat) *
           scale;
-      at::Tensor qi =
-          at::arange(past + s, past + e, at::TensorOptions().dtype(at::kLong).device(q.device()))
-              .unsqueeze(1);
-      at::Tensor ki =
-          at::arange(0, kend, at::TensorOptions().dtype(at::kLong).device(q.device())).unsqueeze(0);
-      scores = scores.masked_fill(ki > qi, -INFINITY);
+      const auto index = at::TensorOptions().dtype(at::kLong).device(q.device());
+      at::Tensor qi = at::arange(past + s, past + e, index).unsqueeze(1);
+      at::Tensor ki = at::arange(kbegin, kend, index).unsqueeze(0);
+      at::Tensor hidden = ki > qi;
+      if (window > 0)
+        hidden = hidden | (ki <= qi - window);
+      scores = scores.masked_fill(hidden, -INFINITY);
       at::Tensor probs = at::softmax(scores, -1).to(v.scalar_type());
-      blocks.push_back(at::matmul(probs, vg.narrow(2, 0, kend)));  // [Hkv, G, bq, D]
+      blocks.push_back(at::matmul(probs, vg.narrow(2, kbegin, keys)));  // [Hkv, G, bq, D]
     }
     at::Tensor out = at::cat(blocks, 2).view({heads, tq, d});
     return out.transpose(0, 1).reshape({tq, heads * d});
@@ -167,7 +165,9 @@ struct LlamaModel::Impl {
   // x + the layer's SwiGLU MLP of x; x [..., hidden].
   at::Tensor add_mlp(const Layer& w, const at::Tensor& x) const {
     at::Tensor n = rms_norm(x, w.post_norm);
-    return x + at::linear(at::silu(at::linear(n, w.gate)) * at::linear(n, w.up), w.down);
+    return x +
+           at::linear(at::silu(at::linear(n, w.gate, w.gate_bias)) * at::linear(n, w.up, w.up_bias),
+                      w.down, w.down_bias);
   }
 
   // One forward pass. ids [T]; past_k/past_v per layer [Hkv, P, D] (may be undefined).
@@ -191,7 +191,8 @@ struct LlamaModel::Impl {
       }
       ks[l] = k.contiguous();
       vs[l] = v.contiguous();
-      x = add_mlp(w, x + at::linear(attention(q, ks[l], vs[l], past), w.o));
+      at::Tensor attended = attention(q, ks[l], vs[l], past, config.attention_window(l));
+      x = add_mlp(w, x + at::linear(attended, w.o, w.o_bias));
     }
     return rms_norm(x, final_norm);
   }
@@ -205,15 +206,26 @@ struct LlamaModel::Impl {
     const int64_t h = config.num_attention_heads, hkv = config.num_key_value_heads;
     auto [cos, sin] = rope(0, t);  // [T, D], broadcast over [B, heads, T, D]
     at::Tensor x = embed.index_select(0, ids.reshape({-1})).view({b, t, config.hidden_size});
-    for (const Layer& w : layers) {
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const Layer& w = layers[l];
       at::Tensor n = rms_norm(x, w.input_norm);
       at::Tensor q = project(n, w.q, w.q_bias, h, cos, sin, true);  // [B, H, T, D]
       at::Tensor k = project(n, w.k, w.k_bias, hkv, cos, sin, true);
       at::Tensor v = project(n, w.v, w.v_bias, hkv, cos, sin, false);
       // Query head i reads KV head i / (H / Hkv), as in forward() and Hugging Face.
-      at::Tensor attended = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true,
-                                                             std::nullopt, /*enable_gqa=*/true);
-      x = add_mlp(w, x + at::linear(attended.transpose(1, 2).reshape({b, t, -1}), w.o));
+      const int64_t window = config.attention_window(l);
+      at::Tensor attended;
+      if (window > 0 && window < t) {  // mask [T, T]: true where query i may read key j
+        at::Tensor i = at::arange(t, at::TensorOptions().dtype(at::kLong).device(x.device()));
+        at::Tensor diff = i.unsqueeze(1) - i.unsqueeze(0);
+        at::Tensor visible = (diff >= 0) & (diff < window);
+        attended = at::scaled_dot_product_attention(q, k, v, visible, 0.0, /*is_causal=*/false,
+                                                    std::nullopt, /*enable_gqa=*/true);
+      } else {
+        attended = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true,
+                                                    std::nullopt, /*enable_gqa=*/true);
+      }
+      x = add_mlp(w, x + at::linear(attended.transpose(1, 2).reshape({b, t, -1}), w.o, w.o_bias));
     }
     return rms_norm(x, final_norm);
   }

@@ -93,14 +93,21 @@ void LlamaModel::Impl::for_each_weight(
     fn(p + "self_attn.k_proj.weight", {kv_out, hid}, layer.k);
     fn(p + "self_attn.v_proj.weight", {kv_out, hid}, layer.v);
     fn(p + "self_attn.o_proj.weight", {hid, q_out}, layer.o);
-    if (c.attention_bias) {
+    if (c.qkv_bias) {
       fn(p + "self_attn.q_proj.bias", {q_out}, layer.q_bias);
       fn(p + "self_attn.k_proj.bias", {kv_out}, layer.k_bias);
       fn(p + "self_attn.v_proj.bias", {kv_out}, layer.v_bias);
     }
+    if (c.output_bias)
+      fn(p + "self_attn.o_proj.bias", {hid}, layer.o_bias);
     fn(p + "mlp.gate_proj.weight", {ffn, hid}, layer.gate);
     fn(p + "mlp.up_proj.weight", {ffn, hid}, layer.up);
     fn(p + "mlp.down_proj.weight", {hid, ffn}, layer.down);
+    if (c.mlp_bias) {
+      fn(p + "mlp.gate_proj.bias", {ffn}, layer.gate_bias);
+      fn(p + "mlp.up_proj.bias", {ffn}, layer.up_bias);
+      fn(p + "mlp.down_proj.bias", {hid}, layer.down_bias);
+    }
   }
   fn("model.norm.weight", {hid}, final_norm);
   if (!c.tie_word_embeddings)
@@ -135,31 +142,7 @@ std::map<std::string, at::Tensor> LlamaModel::Impl::named_weights() const {
 }
 
 void LlamaModel::save(const std::string& directory) const {
-  const ModelConfig& c = impl_->config;
-  nlohmann::ordered_json j;
-  j["architectures"] = {c.model_type == "qwen2"     ? "Qwen2ForCausalLM"
-                        : c.model_type == "mistral" ? "MistralForCausalLM"
-                                                    : "LlamaForCausalLM"};
-  j["model_type"] = c.model_type;
-  j["vocab_size"] = c.vocab_size;
-  j["hidden_size"] = c.hidden_size;
-  j["intermediate_size"] = c.intermediate_size;
-  j["num_hidden_layers"] = c.num_hidden_layers;
-  j["num_attention_heads"] = c.num_attention_heads;
-  j["num_key_value_heads"] = c.num_key_value_heads;
-  j["head_dim"] = c.head_dim;
-  j["max_position_embeddings"] = c.max_position_embeddings;
-  j["rms_norm_eps"] = c.rms_norm_eps;
-  j["rope_theta"] = c.rope_theta;
-  j["hidden_act"] = "silu";
-  j["tie_word_embeddings"] = c.tie_word_embeddings;
-  j["attention_bias"] = c.attention_bias;
-  j["torch_dtype"] = "float32";
-  if (c.bos_token_id >= 0)
-    j["bos_token_id"] = c.bos_token_id;
-  if (c.eos_token_id >= 0)
-    j["eos_token_id"] = c.eos_token_id;
-  std::string text = j.dump(2) + "\n";
+  std::string text = impl_->config.to_json();
   write_file_atomic(directory + "/config.json", std::vector<uint8_t>(text.begin(), text.end()));
   SafetensorsFile file;
   file.metadata["format"] = "pt";

@@ -44,7 +44,7 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   // qwen2: Llama's layers plus q/k/v biases, which let a head attend by position alone
   // (the previous token, say) without a constant direction in the residual stream.
   r.model.model_type = m.get_choice("architecture", "llama", {"llama", "qwen2"});
-  r.model.attention_bias = r.model.model_type == "qwen2";
+  r.model.qkv_bias = r.model.model_type == "qwen2";
   r.model.hidden_size = m.require<int64_t>("hidden_size");
   r.model.intermediate_size = m.require<int64_t>("intermediate_size");
   r.model.num_hidden_layers = m.require<int64_t>("num_hidden_layers");

@@ -3,10 +3,25 @@
 C++ decoder's reference test (hf_reference_test.cpp).
 
 usage: make_hf_reference.py OUT_DIR
-For each architecture (llama with Llama-3 rope scaling, mistral, qwen2 with QKV bias and tied
-embeddings) OUT_DIR/<name>/ gets the checkpoint (config.json, model.safetensors) and
-reference.safetensors: input_ids [T], logits [T, V] (f32), kv [L, 2, T, Hkv, D] and greedy [32].
+For each case of CASES, OUT_DIR/<name>/ gets the checkpoint (config.json, model.safetensors) and
+reference.safetensors, all computed by a model freshly loaded from that directory (so the test
+also checks that config.json is read as transformers reads it):
+  input_ids [T]                 T = 48 random tokens
+  logits [T, V]                 one forward pass (f32)
+  kv.<layer> [2, K, Hkv, D]     the layer's cache after it: K = T, or the last window - 1 tokens
+                                that transformers keeps on sliding-window layers
+  split_logits [T - 30, V]      the last T - 30 tokens prefilled on top of the first 30's cache
+  greedy [32]                   generate(): 32 greedy tokens after the T
+  greedy_from_kv [32]           32 greedy tokens decoded one by one on the cache of the first
+                                T - 1 tokens, starting from token T - 1
+The cases cover every RoPE type (positions run past max_position_embeddings or the original
+length), both config.json spellings of RoPE (transformers-4 rope_scaling + rope_theta, and
+transformers-5 rope_parameters), sliding windows shorter than T, an explicit head_dim, and biases.
+OUT_DIR/config_fields.json lists the fields of each architecture's config class, for the test
+that every field is implemented or refused.
 """
+import dataclasses
+import json
 import os
 import sys
 
@@ -18,43 +33,121 @@ from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralF
 COMMON = dict(vocab_size=640, hidden_size=64, intermediate_size=160, num_hidden_layers=3,
               num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
               initializer_range=0.15, bos_token_id=None, eos_token_id=None, pad_token_id=None)
+TOKENS, SPLIT, GREEDY = 48, 30, 32
 
-MODELS = {
-    "llama": (LlamaForCausalLM, LlamaConfig(
-        **COMMON, rope_theta=500000.0, tie_word_embeddings=False,
-        rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                      "high_freq_factor": 4.0, "original_max_position_embeddings": 64})),
-    "mistral": (MistralForCausalLM, MistralConfig(
-        **COMMON, rope_theta=10000.0, sliding_window=None, tie_word_embeddings=False)),
-    "qwen2": (Qwen2ForCausalLM, Qwen2Config(
-        **COMMON, rope_theta=1000000.0, tie_word_embeddings=True, use_sliding_window=False)),
+
+def common(**changes):
+    return {**COMMON, **changes}
+
+
+# name: (model class, config, legacy) -- legacy: rewrite config.json's RoPE the transformers-4
+# way (rope_scaling and a top-level rope_theta) before the reference is computed from it.
+CASES = {
+    "llama": (LlamaForCausalLM, LlamaConfig(**common(
+        tie_word_embeddings=False, rope_parameters={
+            "rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 32})), False),
+    # LongChat-7B's setting (linear, factor 8), as its config.json spells it.
+    "llama-linear": (LlamaForCausalLM, LlamaConfig(**common(
+        rope_parameters={"rope_type": "linear", "rope_theta": 10000.0, "factor": 8.0})), True),
+    "llama-dynamic": (LlamaForCausalLM, LlamaConfig(**common(
+        max_position_embeddings=32,
+        rope_parameters={"rope_type": "dynamic", "rope_theta": 10000.0, "factor": 2.0})), False),
+    "llama-yarn": (LlamaForCausalLM, LlamaConfig(**common(
+        max_position_embeddings=128, head_dim=32, rope_parameters={
+            "rope_type": "yarn", "rope_theta": 100.0, "factor": 4.0,
+            "original_max_position_embeddings": 32, "beta_fast": 4.0, "beta_slow": 0.25})), False),
+    "llama-bias-head-dim": (LlamaForCausalLM, LlamaConfig(**common(
+        head_dim=24, attention_bias=True, mlp_bias=True,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0})), False),
+    "mistral": (MistralForCausalLM, MistralConfig(**common(
+        sliding_window=None, tie_word_embeddings=False,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0})), False),
+    "mistral-sliding": (MistralForCausalLM, MistralConfig(**common(
+        sliding_window=16, rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+        False),
+    "qwen2": (Qwen2ForCausalLM, Qwen2Config(**common(
+        tie_word_embeddings=True, use_sliding_window=False,
+        rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})), False),
+    # Layer 0 full attention, layers 1 and 2 a 12-token window.
+    "qwen2-sliding": (Qwen2ForCausalLM, Qwen2Config(**common(
+        use_sliding_window=True, sliding_window=12, max_window_layers=1,
+        rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})), False),
+    # Qwen2.5-style YaRN with DeepSeek-style mscale, no truncation, in the legacy spelling.
+    "qwen2-yarn": (Qwen2ForCausalLM, Qwen2Config(**common(
+        max_position_embeddings=96, rope_parameters={
+            "rope_type": "yarn", "rope_theta": 1000.0, "factor": 3.0,
+            "original_max_position_embeddings": 32, "mscale": 0.8, "mscale_all_dim": 0.5,
+            "truncate": False})), True),
 }
 
 
+def to_legacy_rope(path):
+    """config.json with transformers 4's spelling: rope_scaling {type, ...} and rope_theta."""
+    with open(os.path.join(path, "config.json")) as f:
+        config = json.load(f)
+    rope = dict(config.pop("rope_parameters"))
+    config["rope_theta"] = rope.pop("rope_theta")
+    rope["type"] = rope.pop("rope_type")
+    config["rope_scaling"] = rope
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
 def layer_kv(cache, layer):
-    if hasattr(cache, "layers"):  # transformers >= 4.56
-        return cache.layers[layer].keys, cache.layers[layer].values
-    return cache.key_cache[layer], cache.value_cache[layer]
+    return cache.layers[layer].keys, cache.layers[layer].values
+
+
+def reference(cls, path, ids):
+    fresh = lambda: cls.from_pretrained(path, dtype=torch.float32).eval()  # noqa: E731
+    out = {"input_ids": ids[0].to(torch.int32)}
+    with torch.no_grad():
+        full = fresh()(ids, use_cache=True)
+        out["logits"] = full.logits[0]
+        layers = len(full.past_key_values.layers)
+        for l in range(layers):
+            k, v = layer_kv(full.past_key_values, l)
+            out[f"kv.{l}"] = torch.stack([k[0].transpose(0, 1), v[0].transpose(0, 1)])
+        model = fresh()
+        first = model(ids[:, :SPLIT], use_cache=True)
+        second = model(ids[:, SPLIT:], past_key_values=first.past_key_values, use_cache=True)
+        out["split_logits"] = second.logits[0]
+        greedy = fresh().generate(ids, max_new_tokens=GREEDY, min_new_tokens=GREEDY,
+                                  do_sample=False)
+        out["greedy"] = greedy[0, ids.shape[1]:].to(torch.int32)
+        model = fresh()
+        step = model(ids[:, :-1], use_cache=True)
+        cache, token, tokens = step.past_key_values, ids[:, -1:], []
+        for _ in range(GREEDY):
+            step = model(token, past_key_values=cache, use_cache=True)
+            cache = step.past_key_values
+            token = step.logits[:, -1:].argmax(-1)
+            tokens.append(int(token))
+        out["greedy_from_kv"] = torch.tensor(tokens, dtype=torch.int32)
+    return {name: t.contiguous() for name, t in out.items()}
+
+
+def config_fields():
+    """Each architecture's config fields: the class's dataclass fields and what to_dict adds."""
+    fields = {}
+    for name, cls in (("llama", LlamaConfig), ("mistral", MistralConfig), ("qwen2", Qwen2Config)):
+        names = {f.name for f in dataclasses.fields(cls)} | set(cls().to_dict())
+        fields[name] = sorted(names)
+    return fields
 
 
 def main(out_dir):
-    for name, (cls, config) in MODELS.items():
+    for name, (cls, config, legacy) in CASES.items():
         torch.manual_seed(0)
-        model = cls(config).eval().to(torch.float32)
         path = os.path.join(out_dir, name)
-        model.save_pretrained(path, safe_serialization=True)
-        ids = torch.randint(0, config.vocab_size, (1, 48), generator=torch.Generator().manual_seed(1))
-        with torch.no_grad():
-            out = model(ids, use_cache=True)
-            kv = torch.stack([torch.stack([k[0].transpose(0, 1), v[0].transpose(0, 1)])
-                              for k, v in (layer_kv(out.past_key_values, l)
-                                           for l in range(config.num_hidden_layers))])
-            greedy = model.generate(ids, max_new_tokens=32, min_new_tokens=32, do_sample=False)
-        save_file({"input_ids": ids[0].to(torch.int32).contiguous(),
-                   "logits": out.logits[0].contiguous(),
-                   "kv": kv.contiguous(),
-                   "greedy": greedy[0, ids.shape[1]:].to(torch.int32).contiguous()},
-                  os.path.join(path, "reference.safetensors"))
+        cls(config).eval().to(torch.float32).save_pretrained(path, safe_serialization=True)
+        if legacy:
+            to_legacy_rope(path)
+        ids = torch.randint(0, config.vocab_size, (1, TOKENS),
+                            generator=torch.Generator().manual_seed(1))
+        save_file(reference(cls, path, ids), os.path.join(path, "reference.safetensors"))
+    with open(os.path.join(out_dir, "config_fields.json"), "w") as f:
+        json.dump(config_fields(), f, indent=1)
 
 
 if __name__ == "__main__":

@@ -99,36 +99,49 @@ TEST(Trainer, LossFallsAndTheCheckpointLoads) {
 }
 
 // The trainer's batched forward (padded [B, T], fused attention) against the inference
-// forward, sequence by sequence: the same hidden states at every real position.
+// forward, sequence by sequence: the same hidden states at every real position. Also with a
+// 3-token sliding window on the second layer, YaRN, and Llama's bias slots (zeros at random init).
 TEST(Trainer, BatchedForwardMatchesForwardPerSequence) {
-  ModelConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;  // grouped-query attention
-  c.head_dim = 8;
-  auto model = LlamaModel::random(c, 5, ModelLoadOptions{"cpu", "f32", 1});
-  LlamaModel::Impl& m = model->impl();
-  const std::vector<std::vector<int64_t>> sequences = {
-      {1, 7, 3, 9, 12}, {4, 4, 8, 15, 16, 23, 42, 2, 30}, {11, 5, 6, 7, 8, 9, 10}};
-  const int64_t width = 9;
-  std::vector<int64_t> padded;
-  for (const auto& s : sequences) {
-    padded.insert(padded.end(), s.begin(), s.end());
-    padded.resize(padded.size() + static_cast<size_t>(width) - s.size(), 0);
-  }
-  c10::InferenceMode guard;
-  at::Tensor batched = m.forward_batch(at::tensor(padded, at::kLong).view({3, width}));
-  ASSERT_EQ(batched.sizes(), (at::IntArrayRef{3, width, 32}));
-  for (size_t b = 0; b < sequences.size(); ++b) {
-    std::vector<at::Tensor> ks(2), vs(2);
-    at::Tensor one = m.forward(at::tensor(sequences[b], at::kLong), ks, vs);
-    const auto n = static_cast<int64_t>(sequences[b].size());
-    at::Tensor same = batched[static_cast<int64_t>(b)].narrow(0, 0, n);
-    EXPECT_TRUE(at::allclose(same, one, 1e-5, 1e-5))
-        << "sequence " << b << ": max difference " << (same - one).abs().max().item<float>();
+  for (bool variant : {false, true}) {
+    ModelConfig c;
+    c.vocab_size = 50;
+    c.hidden_size = 32;
+    c.intermediate_size = 48;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;  // grouped-query attention
+    c.head_dim = 8;
+    c.max_position_embeddings = 32;
+    if (variant) {
+      c.sliding_window = 3;
+      c.sliding_layers = {false, true};
+      c.qkv_bias = c.output_bias = c.mlp_bias = true;
+      c.rope_scaling.type = RopeType::kYarn;
+      c.rope_scaling.factor = 4;
+      c.rope_scaling.original_max_position_embeddings = 8;
+    }
+    auto model = LlamaModel::random(c, 5, ModelLoadOptions{"cpu", "f32", 1});
+    LlamaModel::Impl& m = model->impl();
+    const std::vector<std::vector<int64_t>> sequences = {
+        {1, 7, 3, 9, 12}, {4, 4, 8, 15, 16, 23, 42, 2, 30}, {11, 5, 6, 7, 8, 9, 10}};
+    const int64_t width = 9;
+    std::vector<int64_t> padded;
+    for (const auto& s : sequences) {
+      padded.insert(padded.end(), s.begin(), s.end());
+      padded.resize(padded.size() + static_cast<size_t>(width) - s.size(), 0);
+    }
+    c10::InferenceMode guard;
+    at::Tensor batched = m.forward_batch(at::tensor(padded, at::kLong).view({3, width}));
+    ASSERT_EQ(batched.sizes(), (at::IntArrayRef{3, width, 32}));
+    for (size_t b = 0; b < sequences.size(); ++b) {
+      std::vector<at::Tensor> ks(2), vs(2);
+      at::Tensor one = m.forward(at::tensor(sequences[b], at::kLong), ks, vs);
+      const auto n = static_cast<int64_t>(sequences[b].size());
+      at::Tensor same = batched[static_cast<int64_t>(b)].narrow(0, 0, n);
+      EXPECT_TRUE(at::allclose(same, one, 1e-5, 1e-5))
+          << "variant " << variant << ", sequence " << b << ": max difference "
+          << (same - one).abs().max().item<float>();
+    }
   }
 }
 

@@ -1,10 +1,27 @@
-// A Llama-family decoder on libtorch (Llama 2/3, Mistral, Qwen2): RMSNorm, RoPE (with Llama-3
-// scaling), grouped-query attention, SwiGLU, optional QKV bias, tied or untied embeddings.
-// Loads a Hugging Face checkpoint directory: config.json and model.safetensors, or shards named
-// by model.safetensors.index.json. Runs on CPU or CUDA from the same code, in f32, bf16 or f16.
+// A Llama-family decoder on libtorch (Llama 2/3, Mistral, Qwen2): RMSNorm, RoPE (default,
+// linear, dynamic NTK, YaRN, Llama 3), grouped-query attention with optional sliding windows,
+// SwiGLU, optional attention and MLP biases, explicit head_dim, tied or untied embeddings. Loads
+// a Hugging Face checkpoint directory: config.json (read as transformers 5.17 reads it; see
+// model_config.h) and model.safetensors, or shards named by model.safetensors.index.json. Runs
+// on CPU or CUDA from the same code, in f32, bf16 or f16.
 //
 // Attention is causal and computed in query blocks of 128 (keys up to the block's end), so a
 // long prefill never materialises a T x T score matrix.
+//
+// Sliding windows (Mistral; Qwen2 with use_sliding_window): a query at position p reads keys
+// (p - W, p]. The exported KV still holds every token on every layer, [L, 2, T, Hkv, D], which is
+// what the codecs and the streamer carry; the keys a sliding layer no longer reads are simply
+// never attended to. transformers' cache keeps only the last W - 1 tokens of those layers; those
+// equal ours, and prefill or decoding on top of either gives the same outputs.
+//
+// Dynamic RoPE: a forward pass over positions [P, P + T) rotates its queries and new keys with
+// the frequencies for length max(P + T, max_position_embeddings); keys already in a supplied KV
+// keep the frequencies they were made with. That is what transformers computes on a freshly
+// loaded model and in any sequence that only grows (prefill, then decoding). transformers' rotary
+// module also remembers the longest length it has seen until a sequence shorter than
+// max_position_embeddings resets it, so a model that ran a longer sequence before can differ
+// there; this decoder keeps no such state. A context prefilled in chunks therefore has a
+// different KV than one prefilled in one pass (as in transformers).
 #pragma once
 
 #include <memory>
