@@ -6,6 +6,7 @@ beside each, results/figures/<name>.md.
 usage: .venv/bin/python scripts/plot_figures.py [RUNS_DIR] [OUT_DIR] [NAME ...]
 """
 import csv
+import json
 import os
 import sys
 from collections import OrderedDict, defaultdict
@@ -216,14 +217,40 @@ FIGURES = OrderedDict([
 ])
 
 
+def append_provenance(md_path, run_dir, rows):
+    """Appends to a figure's table what produced it: the revisions that wrote its rows (the
+    runs.csv column; "+dirty": built from a modified tree) and, from the run's provenance.json,
+    the sha256 of every input file and the library versions."""
+    revisions = {}
+    for r in rows:
+        revisions[r["revision"]] = revisions.get(r["revision"], 0) + 1
+    lines = ["", "Provenance: rows by revision: " +
+             ", ".join(f"{rev} ({n})" for rev, n in sorted(revisions.items())) + "."]
+    path = os.path.join(run_dir, "provenance.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            provenance = json.load(f)
+        builds = "; ".join(f"{b['revision']}{'+dirty' if b['dirty'] else ''} ({b['compiler']}, "
+                           f"torch {b['torch']}, ns-3 {b['ns3']})" for b in provenance["builds"])
+        lines.append(f"Builds that ran it: {builds}.")
+        for name, digest in provenance["inputs"].items():
+            lines.append(f"- `{name}`: sha256 `{digest}`")
+    with open(md_path, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def plot_all(figures, runs_dir, out_dir, names):
     """Plots each named figure (figures: name -> function(rows, out_prefix)) from
-    RUNS_DIR/<name>/runs.csv into OUT_DIR/<name>.png and .md."""
+    RUNS_DIR/<name>/runs.csv into OUT_DIR/<name>.png and .md (with its provenance)."""
     os.makedirs(out_dir, exist_ok=True)
     for name in names:
         if name not in figures:
             sys.exit(f"unknown figure '{name}'; valid: {', '.join(figures)}")
-        figures[name](load(runs_dir, name), os.path.join(out_dir, name))
+        rows = load(runs_dir, name)
+        out = os.path.join(out_dir, name)
+        figures[name](rows, out)
+        if os.path.exists(out + ".md"):
+            append_provenance(out + ".md", os.path.join(runs_dir, name), rows)
         print(f"{out_dir}/{name}.png")
 
 

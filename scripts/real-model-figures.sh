@@ -27,24 +27,16 @@ if [ ! -f "$profile" ]; then
     "$scratch"/kv*.safetensors
   mv "$profile.partial" "$profile"
 fi
-# provenance FILE: the inputs' sha256 and the tree the results were copied from (the rows'
-# `revision` column is the build's configure-time revision).
-provenance() {
-  {
-    echo "copied_at_revision: $(git rev-parse --short=12 HEAD)"
-    echo "dirty: $([ -z "$(git status --porcelain --untracked-files=no)" ] && echo no || echo yes)"
-    sha256sum models/$model/model.safetensors models/$model/tokenizer.json \
-      results/real-text/documents.txt results/real-text/calibration.txt "$profile" |
-      sed 's/^\([0-9a-f]*\)  \(.*\)$/sha256 \2: \1/'
-  } > "$1"
-}
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=($(ls configs/real-model/*.yaml | xargs -n1 basename | sed 's/\.yaml$//'))
 for name in "${names[@]}"; do
   echo "== $name"
   build/bin/cachegen run "configs/real-model/$name.yaml" --out "results/runs/real-model/$name" --resume
   mkdir -p "results/real-model/runs/$name"
-  cp "results/runs/real-model/$name"/{config.yaml,runs.csv,summary.json} "results/real-model/runs/$name/"
-  provenance "results/real-model/runs/$name/provenance.txt"
+  # provenance.json: the inputs' sha256 (model, tokenizer, documents, profile) and the builds
+  # that ran the directory; each row's `revision` names the build that wrote it.
+  cp "results/runs/real-model/$name"/{config.yaml,runs.csv,summary.json,provenance.json} \
+    "results/real-model/runs/$name/"
+  rm -f "results/real-model/runs/$name/provenance.txt"  # (written by earlier versions)
 done
 .venv/bin/python scripts/plot_real_model.py results/runs/real-model results/real-model "${names[@]}"

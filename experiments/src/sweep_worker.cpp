@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "cachegen/core/build_info.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/network.h"
 #include "cachegen/experiments/metrics.h"
@@ -175,7 +176,7 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   row["point"] = std::to_string(p.index);
   row["request"] = std::to_string(request);
   row["seed"] = std::to_string(seed);
-  row["revision"] = CACHEGEN_REVISION;
+  row["revision"] = build_revision_label();
   row["kv_tokens"] = std::to_string(store.context_tokens());
   row["encoding_used"] = encoding_used;
   row["codec_used"] = codec_used;

@@ -14,7 +14,9 @@
 #include <sstream>
 #include <thread>
 
+#include "cachegen/core/build_info.h"
 #include "cachegen/core/error.h"
+#include "cachegen/core/sha256.h"
 #include "run_cli.h"
 
 namespace cachegen {
@@ -111,6 +113,36 @@ TEST(Runner, WritesConfigRowsAndSummary) {
   // Resuming with another config is refused.
   RunConfig other = load_run_config(write_config(dir, std::string(kSweep) + "seed: 9\n"));
   EXPECT_THROW(run_sweep(other, options), Error);
+}
+
+// provenance.json (and summary.json) name every input file with its sha256 and the build; a
+// resumed run whose input changed fails naming it.
+TEST(Runner, ProvenanceHashesInputsAndRefusesChangedOnes) {
+  const std::string dir = dir_for("provenance");
+  RunConfig config = load_run_config(write_config(dir, kSweep));
+  run_sweep(config, RunOptions{dir + "/out", false, 0, 1, false});
+  write_summary(dir + "/out");
+  nlohmann::json provenance = nlohmann::json::parse(read(dir + "/out/provenance.json"));
+  const std::string profile = dir + "/tiny.yaml";
+  EXPECT_EQ(provenance["inputs"][profile], sha256_file(profile));
+  ASSERT_EQ(provenance["builds"].size(), 1u);
+  EXPECT_EQ(provenance["builds"][0]["revision"], build_info().revision);
+  EXPECT_EQ(provenance["builds"][0]["dirty"], build_info().dirty);
+  nlohmann::json summary = nlohmann::json::parse(read(dir + "/out/summary.json"));
+  EXPECT_EQ(summary["provenance"], provenance);
+  EXPECT_NE(read(dir + "/out/runs.csv").find("," + build_revision_label() + ","),
+            std::string::npos);
+
+  std::ofstream(profile, std::ios::app) << "# edited\n";
+  try {
+    run_sweep(config, RunOptions{dir + "/out", true, 0, 1, false});
+    FAIL() << "a changed input was not noticed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "an input changed since this run's rows were written: " + profile + " (sha256 "),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Runner, ShardedThenMergedEqualsUnsharded) {

@@ -1,8 +1,10 @@
 // `cachegen run`: runs every (point, request) of a sweep config and writes, into one results
-// directory, config.yaml (the resolved config), runs.csv (one row per request) and
-// summary.json (per point means). Rows are appended and synced one by one, so a killed run
-// restarted with resume finishes with no row lost or repeated; shards split the rows for a
-// cluster and merge_results() joins them into what one unsharded run writes.
+// directory, config.yaml (the resolved config), runs.csv (one row per request, each with the
+// revision of the build that wrote it), provenance.json (the inputs' sha256 and the builds:
+// provenance.h) and summary.json (per point means, and the provenance). Rows are appended and
+// synced one by one, so a killed run restarted with resume finishes with no row lost or repeated;
+// shards split the rows for a cluster and merge_results() joins them into what one unsharded run
+// writes.
 #pragma once
 
 #include <cstdint>

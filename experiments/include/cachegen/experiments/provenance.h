@@ -1,0 +1,28 @@
+// The provenance of a results directory (provenance.json, and summary.json's "provenance"): the
+// sha256 of every input file a sweep config names, directly or through a plug-in's file option
+// defaults (dataset texts, traces, hardware profiles, codec profiles) and every file of the
+// model checkpoints it uses (weights, config, tokenizer), plus every build that ran (started or
+// resumed) the directory: revision at build time, dirty flag, compiler, libtorch and ns-3
+// versions. Which build wrote a row is the row's `revision` column.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cachegen/experiments/run_config.h"
+
+namespace cachegen {
+
+// {"revision", "dirty", "compiler", "torch", "ns3"} of this program.
+nlohmann::ordered_json build_provenance();
+
+// {path: sha256} of the config's input files, sorted by path (paths as the config writes them;
+// a named checkpoint's files as "<name>/<file>").
+nlohmann::ordered_json input_hashes(const RunConfig& config);
+
+// Writes out_dir/provenance.json ({"inputs", "builds"}) for a run starting or resuming there:
+// a resumed run whose inputs changed since its rows were written fails, naming the file; a new
+// build is appended to "builds". Returns what it wrote.
+nlohmann::ordered_json record_provenance(const RunConfig& config, const std::string& out_dir);
+
+}  // namespace cachegen
