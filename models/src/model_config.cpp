@@ -38,6 +38,7 @@ T optional(const Json& j, const char* key, T fallback, const std::string& source
 // Larger shapes than any released checkpoint's (a vocabulary of 16.7 M): a guard against
 // corrupt files asking for absurd allocations.
 constexpr int64_t kMaxDimension = int64_t{1} << 24;
+constexpr int64_t kMaxLayers = 4096;  // 32x the deepest released decoder's
 
 // The fields of transformers 5.17's LlamaConfig, MistralConfig and Qwen2Config (and their
 // PreTrainedConfig base), plus the legacy names transformers still reads from config.json.
@@ -339,8 +340,9 @@ ModelConfig ModelConfig::parse(const std::string& json_text, const std::string& 
                             {"num_attention_heads", c.num_attention_heads},
                             {"num_key_value_heads", c.num_key_value_heads},
                             {"head_dim", c.head_dim}}) {
-    if (value <= 0 || value > kMaxDimension)
-      fail(source, ": key '", key, "' must be in [1, ", kMaxDimension, "] (is ", value, ")");
+    const int64_t most = key == std::string("num_hidden_layers") ? kMaxLayers : kMaxDimension;
+    if (value <= 0 || value > most)
+      fail(source, ": key '", key, "' must be in [1, ", most, "] (is ", value, ")");
   }
   if (c.num_attention_heads % c.num_key_value_heads != 0) {
     fail(source, ": num_attention_heads (", c.num_attention_heads,
