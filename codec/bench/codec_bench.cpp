@@ -178,4 +178,4 @@ BENCHMARK(BM_ZstdDecode)->Args({0, 0})->Args({0, 1})->Unit(benchmark::kMilliseco
 }  // namespace
 }  // namespace cachegen
 
-BENCHMARK_MAIN();
+// main(): core/bench/bench_main.cpp (the build's provenance in the output).

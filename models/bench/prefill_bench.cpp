@@ -85,4 +85,4 @@ BENCHMARK(BM_Prefill)
 }  // namespace
 }  // namespace cachegen
 
-BENCHMARK_MAIN();
+// main(): core/bench/bench_main.cpp (the build's provenance in the output).

@@ -56,4 +56,4 @@ BENCHMARK(BM_Fluid);
 }  // namespace
 }  // namespace cachegen
 
-BENCHMARK_MAIN();
+// main(): core/bench/bench_main.cpp (the build's provenance in the output).
