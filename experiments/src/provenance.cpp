@@ -138,22 +138,41 @@ nlohmann::ordered_json input_hashes(const RunConfig& config) {
   return hashes;
 }
 
+namespace {
+void add_build(nlohmann::ordered_json& builds, const nlohmann::ordered_json& build) {
+  if (std::find(builds.begin(), builds.end(), build) == builds.end())
+    builds.push_back(build);
+}
+
+void write_provenance(const std::string& out_dir, const nlohmann::ordered_json& record) {
+  const std::string text = record.dump(2) + "\n";
+  write_file_atomic(out_dir + "/provenance.json", std::vector<uint8_t>(text.begin(), text.end()));
+}
+}  // namespace
+
+nlohmann::ordered_json read_provenance(const std::string& dir) {
+  const std::string path = dir + "/provenance.json";
+  if (!fs::exists(path))
+    return nullptr;
+  std::vector<uint8_t> bytes = read_file(path);
+  nlohmann::ordered_json record;
+  try {
+    record = nlohmann::ordered_json::parse(bytes.begin(), bytes.end());
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": not valid JSON: ", e.what());
+  }
+  if (!record.is_object() || !record.contains("inputs") || !record.contains("builds") ||
+      !record["builds"].is_array())
+    fail(path, ": expected an object with 'inputs' and a list 'builds'");
+  return record;
+}
+
 nlohmann::ordered_json record_provenance(const RunConfig& config, const std::string& out_dir) {
-  const std::string path = out_dir + "/provenance.json";
   nlohmann::ordered_json record;
   record["inputs"] = input_hashes(config);
   record["builds"] = nlohmann::ordered_json::array();
-  if (fs::exists(path)) {
-    std::vector<uint8_t> bytes = read_file(path);
-    nlohmann::ordered_json old;
-    try {
-      old = nlohmann::ordered_json::parse(bytes.begin(), bytes.end());
-    } catch (const nlohmann::json::exception& e) {
-      fail(path, ": not valid JSON: ", e.what());
-    }
-    if (!old.is_object() || !old.contains("inputs") || !old.contains("builds") ||
-        !old["builds"].is_array())
-      fail(path, ": expected an object with 'inputs' and a list 'builds'");
+  const nlohmann::ordered_json old = read_provenance(out_dir);
+  if (!old.is_null()) {
     const std::string changed = changed_input(old["inputs"], record["inputs"]);
     if (!changed.empty()) {
       fail(out_dir, ": an input changed since this run's rows were written: ", changed,
@@ -161,12 +180,27 @@ nlohmann::ordered_json record_provenance(const RunConfig& config, const std::str
     }
     record["builds"] = old["builds"];
   }
-  const nlohmann::ordered_json build = build_provenance();
-  if (std::find(record["builds"].begin(), record["builds"].end(), build) == record["builds"].end())
-    record["builds"].push_back(build);
-  const std::string text = record.dump(2) + "\n";
-  write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
+  add_build(record["builds"], build_provenance());
+  write_provenance(out_dir, record);
   return record;
+}
+
+void merge_provenance(const std::vector<std::string>& shard_dirs, const std::string& out_dir) {
+  nlohmann::ordered_json merged;
+  for (const std::string& dir : shard_dirs) {
+    nlohmann::ordered_json shard = read_provenance(dir);
+    if (shard.is_null())
+      return;
+    if (merged.is_null()) {
+      merged = shard;
+      continue;
+    }
+    if (shard["inputs"] != merged["inputs"])
+      fail("merge: ", dir, "/provenance.json names other inputs than ", shard_dirs[0]);
+    for (const auto& build : shard["builds"])
+      add_build(merged["builds"], build);
+  }
+  write_provenance(out_dir, merged);
 }
 
 }  // namespace cachegen

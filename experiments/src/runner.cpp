@@ -269,40 +269,6 @@ RunStats run_sweep(const RunConfig& config, const RunOptions& options) {
   return stats;
 }
 
-namespace {
-nlohmann::ordered_json read_json(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
-  try {
-    return nlohmann::ordered_json::parse(bytes.begin(), bytes.end());
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": not valid JSON: ", e.what());
-  }
-}
-
-// The shards' provenance.json joined: the same inputs (or a failure naming the shard), every
-// build that wrote rows. Nothing when a shard has none (a run of an older version).
-void merge_provenance(const std::vector<std::string>& shard_dirs, const std::string& out_dir) {
-  nlohmann::ordered_json merged;
-  for (const std::string& dir : shard_dirs) {
-    if (!fs::exists(dir + "/provenance.json"))
-      return;
-    nlohmann::ordered_json p = read_json(dir + "/provenance.json");
-    if (merged.is_null()) {
-      merged = p;
-      continue;
-    }
-    if (p["inputs"] != merged["inputs"])
-      fail("merge: ", dir, "/provenance.json names other inputs than ", shard_dirs[0]);
-    for (const auto& build : p["builds"]) {
-      if (std::find(merged["builds"].begin(), merged["builds"].end(), build) ==
-          merged["builds"].end())
-        merged["builds"].push_back(build);
-    }
-  }
-  write_text_atomically(out_dir + "/provenance.json", merged.dump(2) + "\n");
-}
-}  // namespace
-
 void merge_results(const std::vector<std::string>& shard_dirs, const std::string& out_dir) {
   if (shard_dirs.empty())
     fail("merge: no shard directories");
@@ -445,8 +411,9 @@ std::string write_summary(const std::string& out_dir) {
                   100 * slo.sum / static_cast<double>(std::max<int64_t>(1, slo.n)));
     table << line;
   }
-  if (fs::exists(out_dir + "/provenance.json"))
-    summary["provenance"] = read_json(out_dir + "/provenance.json");
+  const nlohmann::ordered_json provenance = read_provenance(out_dir);
+  if (!provenance.is_null())
+    summary["provenance"] = provenance;
   write_text_atomically(out_dir + "/summary.json", summary.dump(2) + "\n");
   return table.str();
 }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "cachegen/experiments/run_config.h"
 
@@ -24,5 +25,12 @@ nlohmann::ordered_json input_hashes(const RunConfig& config);
 // a resumed run whose inputs changed since its rows were written fails, naming the file; a new
 // build is appended to "builds". Returns what it wrote.
 nlohmann::ordered_json record_provenance(const RunConfig& config, const std::string& out_dir);
+
+// dir/provenance.json, checked for its shape; null when there is none (a run of an older version).
+nlohmann::ordered_json read_provenance(const std::string& dir);
+
+// Joins the shards' provenance.json into out_dir: the same inputs (or a failure naming the
+// shard), every build that ran one. Writes nothing when a shard has none.
+void merge_provenance(const std::vector<std::string>& shard_dirs, const std::string& out_dir);
 
 }  // namespace cachegen
