@@ -13,6 +13,7 @@
 #include "cachegen/experiments/model_context.h"
 #include "cachegen/experiments/stream_setup.h"
 #include "cachegen/stream/streamer.h"
+#include "gpu_kv_memory.h"
 
 namespace cachegen {
 
@@ -87,7 +88,11 @@ int run_stream(int argc, char** argv) {
       make_network(args.get("network", "fluid"), assignments(args, "net", "network"));
   const std::string controller_name = args.get("controller", "cachegen");
   std::unique_ptr<Controller> controller = make_controller(controller_name);
-  ChunkCompute compute(timing, profiled ? &profiled->profile : nullptr, model.get(), true);
+  ResidentPipeline resident;
+  if (model && timing == ComputeTiming::kMeasured)
+    resident = resident_pipeline_for(*model);
+  ChunkCompute compute(timing, profiled ? &profiled->profile : nullptr, model.get(), true,
+                       resident.compute.get());
   StreamRequest request;
   request.question = context.question;
   request.question_tokens = context.question_tokens;

@@ -61,8 +61,10 @@ SweepWorker::~SweepWorker() = default;
 
 SweepWorker::Loaded& SweepWorker::loaded(const std::string& model_spec, int threads) {
   Loaded& slot = models_[model_spec];
-  if (!slot.model)
+  if (!slot.model) {
     slot.model = load_model(parse_model_spec(model_spec), threads);
+    slot.resident = resident_pipeline_for(*slot.model);
+  }
   return slot;
 }
 
@@ -144,13 +146,17 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   std::unique_ptr<Controller> controller = make_controller(p.controller_spec());
 
   const bool synthetic = parse_model_spec(r.text("model")).synthetic();
-  LanguageModel* model =
-      synthetic ? nullptr
-                : loaded(r.text("model"), static_cast<int>(r.integer("threads"))).model.get();
+  Loaded* model_slot =
+      synthetic ? nullptr : &loaded(r.text("model"), static_cast<int>(r.integer("threads")));
+  LanguageModel* model = model_slot ? model_slot->model.get() : nullptr;
   // Synthetic contexts have no model to score: their quality is the KV error, which the store
   // computes from per-chunk errors, so the KV need not be assembled.
   const bool materialize = !synthetic;
-  ChunkCompute compute(p.timing(), profiled ? &profiled->profile : nullptr, model, materialize);
+  ResidentCompute* resident = model_slot && p.timing() == ComputeTiming::kMeasured
+                                  ? model_slot->resident.compute.get()
+                                  : nullptr;
+  ChunkCompute compute(p.timing(), profiled ? &profiled->profile : nullptr, model, materialize,
+                       resident);
   StreamRequest stream_request;
   stream_request.question = prepared.context->stream.question;
   stream_request.question_tokens = prepared.context->stream.question_tokens;

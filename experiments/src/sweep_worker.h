@@ -12,6 +12,7 @@
 #include "cachegen/experiments/hardware_profile_io.h"
 #include "cachegen/experiments/run_config.h"
 #include "cachegen/stream/chunk_store.h"
+#include "gpu_kv_memory.h"
 
 namespace cachegen {
 
@@ -27,6 +28,7 @@ class SweepWorker {
   struct Loaded {  // a language model and the datasets made for its tokenizer
     std::unique_ptr<LanguageModel> model;
     std::map<std::string, std::unique_ptr<Dataset>> datasets;  // by dataset spec
+    ResidentPipeline resident;  // a model on a GPU: its measured-timing pipeline
   };
   Loaded& loaded(const std::string& model_spec, int threads);
   Dataset& dataset(Loaded& loaded, const std::string& spec);

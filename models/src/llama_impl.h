@@ -50,7 +50,8 @@ struct LlamaModel::Impl {
   static constexpr int64_t kQueryBlock = llama_detail::kQueryBlock;
   ModelConfig config;
   std::string directory;
-  at::TensorOptions options;  // device and dtype of weights and activations
+  at::TensorOptions options;     // device and dtype of weights and activations
+  bool fused_attention = false;  // at::scaled_dot_product_attention instead of the blocked path
   struct Layer {
     at::Tensor input_norm, post_norm;
     at::Tensor q, k, v, o, q_bias, k_bias, v_bias, o_bias;  // biases undefined when absent
@@ -121,6 +122,8 @@ struct LlamaModel::Impl {
   // q [H, Tq, D], k and v [Hkv, Tk, D]; returns [Tq, H * D].
   at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
                        int64_t window) const {
+    if (fused_attention)
+      return fused(q, k, v, past, window);
     const int64_t heads = q.size(0), kv_heads = k.size(0), tq = q.size(1), d = q.size(2);
     const int64_t group = heads / kv_heads;
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
@@ -148,6 +151,33 @@ struct LlamaModel::Impl {
     }
     at::Tensor out = at::cat(blocks, 2).view({heads, tq, d});
     return out.transpose(0, 1).reshape({tq, heads * d});
+  }
+
+  // attention() through at::scaled_dot_product_attention, on [1, H, T, D] (the fused kernels
+  // take 4-d inputs only) with the KV heads repeated for their query groups (as transformers'
+  // repeat_kv), so that a masked call can use the memory-efficient kernel. Without a past or a
+  // window the kernel's own causal mask applies (FlashAttention on CUDA); otherwise a [Tq, Tk]
+  // mask: query i sits at position past + i (bottom-right aligned).
+  at::Tensor fused(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
+                   int64_t window) const {
+    const int64_t heads = q.size(0), tq = q.size(1), d = q.size(2), tk = k.size(1);
+    const int64_t group = heads / k.size(0);
+    at::Tensor q4 = q.unsqueeze(0);
+    at::Tensor k4 = (group > 1 ? k.repeat_interleave(group, 0) : k).unsqueeze(0);
+    at::Tensor v4 = (group > 1 ? v.repeat_interleave(group, 0) : v).unsqueeze(0);
+    at::Tensor out;
+    if (past == 0 && (window <= 0 || window >= tq)) {
+      out = at::scaled_dot_product_attention(q4, k4, v4, {}, 0.0, /*is_causal=*/true);
+    } else {
+      const auto index = at::TensorOptions().dtype(at::kLong).device(q.device());
+      at::Tensor qi = at::arange(past, past + tq, index).unsqueeze(1);
+      at::Tensor ki = at::arange(tk, index).unsqueeze(0);
+      at::Tensor visible = ki <= qi;
+      if (window > 0)
+        visible = visible & (ki > qi - window);
+      out = at::scaled_dot_product_attention(q4, k4, v4, visible, 0.0, /*is_causal=*/false);
+    }
+    return out.squeeze(0).transpose(0, 1).reshape({tq, heads * d});
   }
 
   // One attention projection of normed hidden states n [..., T, hidden] into `heads` heads:

@@ -4,11 +4,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/cuda.h>
 
 #include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -75,6 +77,17 @@ void LlamaModel::Impl::prepare(const ModelLoadOptions& load_options) {
   }
   m.options =
       at::TensorOptions().dtype(type).device(load_options.device == "cuda" ? at::kCUDA : at::kCPU);
+  if (load_options.device == "cuda" && !torch::cuda::is_available()) {
+    fail("model '", m.directory,
+         "': device cuda, but libtorch sees no CUDA device (a CPU build of torch, or no GPU)");
+  }
+  const std::string& attention = load_options.attention;
+  if (attention != "auto" && attention != "blocked" && attention != "fused") {
+    fail("model '", m.directory, "': attention '", attention,
+         "' is not one of: auto, blocked, fused");
+  }
+  m.fused_attention =
+      attention == "fused" || (attention == "auto" && load_options.device == "cuda");
 }
 
 void LlamaModel::Impl::for_each_weight(
@@ -175,16 +188,27 @@ std::unique_ptr<LlamaModel> LlamaModel::random(const ModelConfig& config, uint64
   impl->directory = str("random(seed ", seed, ")");
   impl->config = config;
   impl->prepare(load_options);
-  at::Generator generator = at::detail::createCPUGenerator(seed);
-  auto normal = [&](std::vector<int64_t> shape) {
-    return at::normal(0.0, 0.02, shape, generator, at::TensorOptions().dtype(at::kFloat));
-  };
+  // Drawn where the model runs: a CPU generator of this seed, or the device's default generator
+  // reseeded (drawing 7e9 values on the host would take a minute).
+  const bool on_cpu = impl->options.device().is_cpu();
+  at::Generator generator = on_cpu ? at::detail::createCPUGenerator(seed)
+                                   : at::globalContext().defaultGenerator(impl->options.device());
+  if (!on_cpu) {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_current_seed(seed);
+  }
+  const at::TensorOptions draw =
+      at::TensorOptions()
+          .dtype(on_cpu ? at::kFloat : impl->options.dtype().toScalarType())
+          .device(impl->options.device());
   // Norm weights 1, biases 0, everything else normal(0, 0.02).
   impl->for_each_weight(
       [&](const std::string& name, const std::vector<int64_t>& shape, at::Tensor& slot) {
         bool norm = name.find("norm.weight") != std::string::npos;
         bool bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-        at::Tensor t = norm ? at::ones(shape) : bias ? at::zeros(shape) : normal(shape);
+        at::Tensor t = norm   ? at::ones(shape, draw)
+                       : bias ? at::zeros(shape, draw)
+                              : at::normal(0.0, 0.02, shape, generator, draw);
         slot = t.to(impl->options);
       });
   impl->finish();
@@ -202,6 +226,69 @@ int64_t LlamaModel::vocab_size() const {
 }
 KVShape LlamaModel::kv_shape(int64_t tokens) const {
   return impl_->kv_shape(tokens);
+}
+
+std::string LlamaModel::device() const {
+  return impl_->options.device().is_cuda() ? "cuda" : "cpu";
+}
+
+int32_t LlamaModel::prefill_resident(const std::vector<int32_t>& tokens,
+                                     const std::vector<ResidentKV>& past, const ResidentKV* out) {
+  c10::InferenceMode guard;
+  Impl& m = *impl_;
+  if (tokens.empty())
+    fail("prefill needs at least one token");
+  const auto t = static_cast<int64_t>(tokens.size());
+  const auto layers = static_cast<int64_t>(m.layers.size());
+  const KVShape one = m.kv_shape(1);
+  auto check = [&](const ResidentKV& kv, const char* what, size_t index) {
+    KVShape expected = m.kv_shape(kv.shape.tokens);
+    if (kv.shape != expected || !kv.data) {
+      fail("model '", m.directory, "': resident ", what, " ", index, " of shape ",
+           kv.shape.to_string(), kv.data ? "" : " (no memory)", " does not fit (needs ",
+           expected.to_string(), ")");
+    }
+  };
+  // Each piece viewed in place as [L, 2, T_i, Hkv, D]; per layer the pieces are joined into the
+  // [Hkv, P, D] tensors forward() extends (one device copy of the context).
+  std::vector<at::Tensor> ks(m.layers.size()), vs(m.layers.size());
+  if (!past.empty()) {
+    std::vector<std::vector<at::Tensor>> k_parts(m.layers.size()), v_parts(m.layers.size());
+    for (size_t i = 0; i < past.size(); ++i) {
+      check(past[i], "past piece", i);
+      if (past[i].shape.tokens == 0)
+        continue;
+      at::Tensor all = at::from_blob(
+          past[i].data, {layers, 2, past[i].shape.tokens, one.kv_heads, one.head_dim},
+          at::TensorOptions().dtype(scalar_type_of(past[i].dtype)).device(m.options.device()));
+      for (size_t l = 0; l < m.layers.size(); ++l) {
+        k_parts[l].push_back(all[static_cast<int64_t>(l)][0]);
+        v_parts[l].push_back(all[static_cast<int64_t>(l)][1]);
+      }
+    }
+    for (size_t l = 0; l < m.layers.size() && !k_parts[l].empty(); ++l) {
+      ks[l] = at::cat(k_parts[l], 0).transpose(0, 1).to(m.options.dtype()).contiguous();
+      vs[l] = at::cat(v_parts[l], 0).transpose(0, 1).to(m.options.dtype()).contiguous();
+    }
+  }
+  at::Tensor hidden = m.forward(m.ids_tensor(tokens), ks, vs);
+  if (out) {
+    check(*out, "output", 0);
+    if (out->shape.tokens != t)
+      fail("resident output holds ", out->shape.tokens, " tokens; the prefill makes ", t);
+    at::Tensor dst = at::from_blob(
+        out->data, {layers, 2, t, one.kv_heads, one.head_dim},
+        at::TensorOptions().dtype(scalar_type_of(out->dtype)).device(m.options.device()));
+    const int64_t p = ks[0].size(1) - t;
+    for (size_t l = 0; l < m.layers.size(); ++l) {
+      const auto li = static_cast<int64_t>(l);
+      dst[li][0].copy_(ks[l].narrow(1, p, t).transpose(0, 1));
+      dst[li][1].copy_(vs[l].narrow(1, p, t).transpose(0, 1));
+    }
+  }
+  at::Tensor logits = at::linear(hidden.narrow(0, t - 1, 1), m.lm_head);
+  // item() waits for the device: everything above ran on the same stream.
+  return static_cast<int32_t>(logits.to(at::kFloat).argmax(-1).item<int64_t>());
 }
 
 PrefillResult LlamaModel::prefill(const std::vector<int32_t>& tokens, const KVCache* past,

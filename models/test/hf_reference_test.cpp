@@ -118,6 +118,26 @@ TEST_P(HfReference, MatchesTransformers) {
   }
 }
 
+// The fused attention path (scaled_dot_product_attention with the kernel's causal mask or an
+// explicit one for a past or a window) against transformers too: one pass and on a past.
+TEST_P(HfReference, FusedAttentionMatchesTransformers) {
+  ASSERT_FALSE(reference_dir().empty());
+  const std::string path = reference_dir() + "/" + GetParam();
+  SafetensorsFile ref = SafetensorsFile::load(path + "/reference.safetensors");
+  const std::vector<int32_t> ids = ints(ref.tensors.at("input_ids"));
+  ModelLoadOptions options{"cpu", "f32", 0};
+  options.attention = "fused";
+  auto model = LlamaModel::load(path, options);
+  EXPECT_LT(
+      relative_error(model->prefill(ids, nullptr, true).logits, floats(ref.tensors.at("logits"))),
+      1e-4);
+  std::vector<int32_t> head(ids.begin(), ids.begin() + 30), tail(ids.begin() + 30, ids.end());
+  PrefillResult first = model->prefill(head, nullptr, false);
+  EXPECT_LT(relative_error(model->prefill(tail, &first.kv, true).logits,
+                           floats(ref.tensors.at("split_logits"))),
+            1e-4);
+}
+
 // The cases of make_hf_reference.py: every RoPE type (llama3, linear, dynamic, yarn twice),
 // sliding windows (all layers, upper layers only), explicit head_dim with attention/MLP biases.
 INSTANTIATE_TEST_SUITE_P(Architectures, HfReference,

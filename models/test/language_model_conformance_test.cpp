@@ -1,9 +1,10 @@
 // Conformance of every registered language model, created with its sample options: it comes
 // with a tokenizer, its KV has the shape it declares, prefilling on top of its own KV equals
 // prefilling at once, log_probs agree with the logits, greedy generation is the logits' argmax
-// and deterministic, and, for a Hugging Face checkpoint directory, its perplexity equals
-// transformers' on the same checkpoint (scripts/hf_perplexity.py). A new language model is
-// covered by registering it.
+// and deterministic, prefilling on resident KV (pieces in the model's memory) equals prefilling
+// on a KV cache, the fused attention path agrees with the blocked one, and, for a Hugging Face
+// checkpoint directory, its perplexity equals transformers' on the same checkpoint
+// (scripts/hf_perplexity.py). A new language model is covered by registering it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -111,6 +112,72 @@ TEST_P(LanguageModelConformance, LogProbsAndGenerationFollowTheLogits) {
   ASSERT_EQ(generated.size(), 4u);
   EXPECT_EQ(generated.front(), argmax);
   EXPECT_EQ(model().generate(ids, nullptr, 4, -1), generated);
+}
+
+TEST_P(LanguageModelConformance, PrefillOnResidentKVEqualsPrefillOnACache) {
+  if (model().device() != "cpu")
+    GTEST_SKIP() << "resident memory of " << model().device() << " is checked by gpu-check.sh";
+  const std::vector<int32_t> ids = tokens();
+  const size_t a = ids.size() / 3, b = 2 * ids.size() / 3;
+  const std::vector<int32_t> first(ids.begin(), ids.begin() + static_cast<long>(a)),
+      second(ids.begin() + static_cast<long>(a), ids.begin() + static_cast<long>(b)),
+      third(ids.begin() + static_cast<long>(b), ids.end());
+  PrefillResult one = model().prefill(first, nullptr, false);
+  PrefillResult two = model().prefill(second, &one.kv, false);
+  PrefillResult three = model().prefill(third, &two.kv, false);
+  // The same context as two resident pieces (host memory: the model runs on the CPU).
+  KVCache piece0 = two.kv.slice_tokens(0, static_cast<int64_t>(a));
+  KVCache piece1 = two.kv.slice_tokens(static_cast<int64_t>(a), static_cast<int64_t>(b - a));
+  std::vector<ResidentKV> past = {{piece0.shape(), piece0.dtype(), piece0.data()},
+                                  {piece1.shape(), piece1.dtype(), piece1.data()}};
+  KVCache out(model().kv_shape(static_cast<int64_t>(third.size())), DType::kF32);
+  const ResidentKV out_view{out.shape(), out.dtype(), out.data()};
+  const int32_t next = model().prefill_resident(third, past, &out_view);
+  const auto vocab = static_cast<long>(model().vocab_size());
+  EXPECT_EQ(next, std::max_element(three.logits.begin(), three.logits.begin() + vocab) -
+                      three.logits.begin());
+  KVCache expected =
+      three.kv.slice_tokens(static_cast<int64_t>(b), static_cast<int64_t>(third.size()))
+          .converted(DType::kF32);
+  EXPECT_EQ(kv_relative_error(out, expected), 0.0);
+  // Misfits are refused, naming the piece.
+  std::vector<ResidentKV> wrong = past;
+  wrong[1].shape.head_dim += 1;
+  try {
+    model().prefill_resident(third, wrong, nullptr);
+    FAIL() << "a piece of the wrong shape was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("past piece 1"), std::string::npos) << e.what();
+  }
+}
+
+TEST_P(LanguageModelConformance, FusedAttentionAgreesWithBlocked) {
+  const PluginInfo& info = language_model_registry().info(GetParam());
+  bool has_attention_option = false;
+  for (const OptionSpec& o : info.options)
+    has_attention_option = has_attention_option || o.name == "attention";
+  if (!has_attention_option)
+    GTEST_SKIP() << "no attention option";
+  auto load = [&](const std::string& attention) {
+    return language_model_registry().create(
+        GetParam(),
+        Options::parse(info.sample_options + (info.sample_options.empty() ? "" : ";") +
+                           "dtype=f32;attention=" + attention,
+                       "test"),
+        2);
+  };
+  std::unique_ptr<LanguageModel> blocked = load("blocked"), fused = load("fused");
+  const std::vector<int32_t> ids = tokens();
+  const size_t half = ids.size() / 2;
+  const std::vector<int32_t> head(ids.begin(), ids.begin() + static_cast<long>(half)),
+      tail(ids.begin() + static_cast<long>(half), ids.end());
+  // From position 0 (the kernel's causal mask) and on top of a past (an explicit mask).
+  PrefillResult b0 = blocked->prefill(head, nullptr, true),
+                f0 = fused->prefill(head, nullptr, true);
+  PrefillResult b1 = blocked->prefill(tail, &b0.kv, true), f1 = fused->prefill(tail, &b0.kv, true);
+  EXPECT_LT(max_abs_difference(b0.logits, f0.logits), 1e-3);
+  EXPECT_LT(max_abs_difference(b1.logits, f1.logits), 1e-3);
+  EXPECT_LT(kv_relative_error(f1.kv, b1.kv), 1e-5);
 }
 
 TEST_P(LanguageModelConformance, PerplexityMatchesTransformersOnItsCheckpoint) {

@@ -15,8 +15,14 @@ uint64_t fp16_bytes(const ChunkStore& store, int64_t tokens) {
 }  // namespace
 
 ChunkCompute::ChunkCompute(ComputeTiming timing, const HardwareProfile* profile,
-                           LanguageModel* model, bool materialize)
-    : timing_(timing), profile_(profile), model_(model), materialize_(materialize) {
+                           LanguageModel* model, bool materialize, ResidentCompute* resident)
+    : timing_(timing),
+      profile_(profile),
+      model_(model),
+      materialize_(materialize),
+      resident_(resident) {
+  if (resident_ && timing_ != ComputeTiming::kMeasured)
+    fail("a resident pipeline times real work: it needs compute timing 'measured'");
   if (timing_ == ComputeTiming::kProfile && !profile_)
     fail("compute timing 'profile' needs a hardware profile");
   if (timing_ == ComputeTiming::kMeasured && !model_)
@@ -27,7 +33,9 @@ ChunkCompute::ChunkCompute(ComputeTiming timing, const HardwareProfile* profile,
     profile_->validate();
 }
 
-CostEstimates ChunkCompute::estimates(const ChunkStore& store, int64_t question_tokens) const {
+CostEstimates ChunkCompute::estimates(const ChunkStore& store, int64_t question_tokens) {
+  if (resident_)
+    return resident_->measure_estimates(store, store.reference().dtype(), question_tokens);
   CostEstimates costs;
   const auto& chunks = store.chunks();
   for (const StoredChunk& c : chunks) {
@@ -58,6 +66,8 @@ CostEstimates ChunkCompute::estimates(const ChunkStore& store, int64_t question_
 }
 
 double ChunkCompute::decode(const ChunkStore& store, int64_t chunk, int encoding, KVCache* out) {
+  if (resident_)
+    return resident_->decode(store, chunk, encoding);
   Stopwatch clock;
   if (materialize_)
     *out = store.decode(chunk, encoding).converted(store.reference().dtype());
@@ -70,6 +80,8 @@ double ChunkCompute::decode(const ChunkStore& store, int64_t chunk, int encoding
 
 double ChunkCompute::recompute(const ChunkStore& store, int64_t chunk, const KVCache& past,
                                KVCache* out) {
+  if (resident_)
+    return resident_->recompute(store, chunk);
   const StoredChunk& c = store.chunks()[static_cast<size_t>(chunk)];
   double wall = 0;
   if (materialize_) {
@@ -93,6 +105,8 @@ double ChunkCompute::question_prefill(const KVCache& context, const std::vector<
                                       int64_t question_tokens, int64_t context_tokens) {
   if (timing_ == ComputeTiming::kProfile)
     return profile_->prefill_seconds(question_tokens, context_tokens);
+  if (resident_)
+    return resident_->question_prefill(question);
   if (question.empty())
     fail("compute timing 'measured' needs the request's question tokens");
   Stopwatch clock;
@@ -108,6 +122,11 @@ StreamOutcome stream_context(const ChunkStore& store, Controller& controller, Ne
                                       ? request.question_tokens
                                       : static_cast<int64_t>(request.question.size());
   const CostEstimates costs = compute.estimates(store, question_tokens);
+  ResidentCompute* resident = compute.resident();
+  if (resident)
+    resident->begin(store, store.reference().dtype());
+  // The chunks' KV on the host, as assembled (materialize, without a resident pipeline).
+  const bool host_parts = compute.materialize() && !resident;
   StreamOutcome out;
   std::vector<SentChunk> sent;
   std::vector<KVCache> parts;
@@ -132,8 +151,7 @@ StreamOutcome stream_context(const ChunkStore& store, Controller& controller, Ne
     c.arrival_s = network.transfer(c.bytes, c.start_s);
     KVCache part;
     if (choice == kTextChoice) {
-      KVCache past =
-          compute.materialize() && !parts.empty() ? KVCache::concat_tokens(parts) : KVCache();
+      KVCache past = host_parts && !parts.empty() ? KVCache::concat_tokens(parts) : KVCache();
       c.compute_s = compute.recompute(store, i, past, &part);
       out.recompute_s += c.compute_s;
     } else {
@@ -143,12 +161,14 @@ StreamOutcome stream_context(const ChunkStore& store, Controller& controller, Ne
     c.compute_start_s = clock.add(c.arrival_s, c.compute_s);
     out.transfer_s += c.arrival_s - c.start_s;
     out.bytes += c.bytes;
-    if (compute.materialize())
+    if (host_parts)
       parts.push_back(std::move(part));
     sent.push_back({i, choice, c.bytes, c.start_s, c.arrival_s});
     out.chunks.push_back(c);
   }
-  if (compute.materialize())
+  if (resident)
+    out.kv = resident->assembled();
+  else if (host_parts)
     out.kv = KVCache::concat_tokens(parts);
   out.prefill_s =
       compute.question_prefill(out.kv, request.question, question_tokens, store.context_tokens());

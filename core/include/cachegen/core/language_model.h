@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cachegen/core/error.h"
 #include "cachegen/core/kv_cache.h"
 #include "cachegen/core/registry.h"
 
@@ -31,6 +32,15 @@ struct PrefillResult {
   int64_t positions = 0;
 };
 
+// KV of consecutive tokens held in the memory a model runs in (GPU memory for a model on CUDA,
+// host memory for one on the CPU), core's layout: [layers, 2, tokens, channels] of `dtype`. The
+// caller owns the memory.
+struct ResidentKV {
+  KVShape shape;
+  DType dtype = DType::kF16;
+  void* data = nullptr;
+};
+
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
@@ -50,6 +60,18 @@ class LanguageModel {
   // perplexity.
   virtual std::vector<double> log_probs(const std::vector<int32_t>& tokens,
                                         const KVCache* past) = 0;
+  // Where it runs: "cpu" or "cuda" (ResidentKV memory is that device's).
+  virtual std::string device() const { return "cpu"; }
+  // Prefill on top of KV that already sits in the memory the model runs in (`past`: pieces in
+  // token order, e.g. decoded chunks), as a GPU pipeline needs it: only the token ids go to the
+  // device and only the next token's id (greedy, returned) comes back. When `out` is given, the
+  // new tokens' KV is written into it (shape kv_shape(tokens.size()), any dtype). Returns after
+  // the device has finished, so a wall clock around it times the work.
+  virtual int32_t prefill_resident(const std::vector<int32_t>& tokens,
+                                   const std::vector<ResidentKV>& past, const ResidentKV* out) {
+    (void)tokens, (void)past, (void)out;
+    fail("language model '", name(), "' cannot prefill on resident KV");
+  }
   // The tokenizer that came with the model (datasets and scoring need one); nullptr if none.
   virtual const TextTokenizer* tokenizer() const { return nullptr; }
 };

@@ -5,8 +5,12 @@
 // model_config.h) and model.safetensors, or shards named by model.safetensors.index.json. Runs
 // on CPU or CUDA from the same code, in f32, bf16 or f16.
 //
-// Attention is causal and computed in query blocks of 128 (keys up to the block's end), so a
-// long prefill never materialises a T x T score matrix.
+// Attention is causal. The reference path ("blocked", the CPU default) computes it in query
+// blocks of 128 (keys up to the block's end), so a long prefill never materialises a T x T score
+// matrix, and matches transformers' eager attention. The "fused" path (the CUDA default) calls
+// at::scaled_dot_product_attention, which runs FlashAttention-class kernels on a GPU: what a
+// serving engine would use, and what GPU timings should measure; it agrees with the blocked path
+// up to rounding (language_model_conformance_test, scripts/gpu-check.sh).
 //
 // Sliding windows (Mistral; Qwen2 with use_sliding_window): a query at position p reads keys
 // (p - W, p]. The exported KV still holds every token on every layer, [L, 2, T, Hkv, D], which is
@@ -33,9 +37,10 @@
 namespace cachegen {
 
 struct ModelLoadOptions {
-  std::string device = "cpu";  // "cpu" or "cuda"
-  std::string dtype = "";      // "", "f32", "bf16", "f16" ("": the checkpoint's torch_dtype)
-  int threads = 0;             // CPU threads for libtorch (0 = all cores)
+  std::string device = "cpu";      // "cpu" or "cuda"
+  std::string dtype = "";          // "", "f32", "bf16", "f16" ("": the checkpoint's torch_dtype)
+  int threads = 0;                 // CPU threads for libtorch (0 = all cores)
+  std::string attention = "auto";  // "blocked", "fused" or "auto" (fused on CUDA, else blocked)
 };
 
 class LlamaModel : public LanguageModel {
@@ -43,7 +48,9 @@ class LlamaModel : public LanguageModel {
   // Throws naming the file, tensor or key at fault (missing or mis-shaped tensors included).
   static std::unique_ptr<LlamaModel> load(const std::string& directory,
                                           const ModelLoadOptions& options = {});
-  // Random weights (normal, std 0.02; norms 1): for benchmarks and as a trainer's start.
+  // Random weights (normal, std 0.02; norms 1): for benchmarks and as a trainer's start. Drawn
+  // on the model's device (a 7B model initialises in seconds on a GPU); the same seed gives the
+  // same weights on the same device type.
   static std::unique_ptr<LlamaModel> random(const ModelConfig& config, uint64_t seed,
                                             const ModelLoadOptions& options = {});
   ~LlamaModel() override;
@@ -54,6 +61,9 @@ class LlamaModel : public LanguageModel {
   std::string name() const override;
   int64_t vocab_size() const override;
   KVShape kv_shape(int64_t tokens) const override;
+  std::string device() const override;
+  int32_t prefill_resident(const std::vector<int32_t>& tokens, const std::vector<ResidentKV>& past,
+                           const ResidentKV* out) override;
   PrefillResult prefill(const std::vector<int32_t>& tokens, const KVCache* past,
                         bool all_logits) override;
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, const KVCache* past,

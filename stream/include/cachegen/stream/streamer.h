@@ -17,26 +17,32 @@
 #include "cachegen/stream/chunk_store.h"
 #include "cachegen/stream/compute_model.h"
 #include "cachegen/stream/controller.h"
+#include "cachegen/stream/resident_compute.h"
 
 namespace cachegen {
 
 // Runs (or prices) the GPU work. Measured timing runs the real codec and model and uses their
 // wall time; profile timing uses the hardware profile's times, and still runs the real work
 // when the KV is wanted (materialize), so that quality is measured on the KV really assembled.
+// With a ResidentCompute (measured timing only), the KV stays where the model runs (a GPU's
+// memory in a CUDA build) and the work is timed there.
 class ChunkCompute {
  public:
   // `model` may be null: then text chunks take the reference KV (what a recompute yields
   // up to rounding) and measured timing is refused.
   ChunkCompute(ComputeTiming timing, const HardwareProfile* profile, LanguageModel* model,
-               bool materialize);
+               bool materialize, ResidentCompute* resident = nullptr);
 
   ComputeTiming timing() const { return timing_; }
   bool materialize() const { return materialize_; }
+  ResidentCompute* resident() const { return resident_; }
   // Expected times for the controller: the profile's, or those measured when the store was
-  // built (decode) and from the model's prefill of the context (recompute, question).
-  CostEstimates estimates(const ChunkStore& store, int64_t question_tokens) const;
+  // built (decode) and from the model's prefill of the context (recompute, question); with a
+  // ResidentCompute, measured there now (ResidentCompute::measure_estimates).
+  CostEstimates estimates(const ChunkStore& store, int64_t question_tokens);
 
-  // Each returns the GPU seconds; the KV out-parameters are filled when materializing.
+  // Each returns the GPU seconds; the KV out-parameters are filled when materializing (not with
+  // a ResidentCompute, which keeps the KV itself).
   double decode(const ChunkStore& store, int64_t chunk, int encoding, KVCache* out);
   double recompute(const ChunkStore& store, int64_t chunk, const KVCache& past, KVCache* out);
   double question_prefill(const KVCache& context, const std::vector<int32_t>& question,
@@ -47,6 +53,7 @@ class ChunkCompute {
   const HardwareProfile* profile_;
   LanguageModel* model_;
   bool materialize_;
+  ResidentCompute* resident_;
 };
 
 struct StreamRequest {
