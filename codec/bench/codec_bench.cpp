@@ -10,8 +10,10 @@
 
 #include <vector>
 
+#include "cachegen/codec/freq_table.h"
 #include "cachegen/codec/level_table.h"
 #include "cachegen/codec/quantize.h"
+#include "cachegen/codec/rans_coder.h"
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/parallel.h"
 #include "cachegen/core/synthetic_kv.h"
@@ -87,6 +89,19 @@ void BM_Decode(benchmark::State& state) {
   set_counters(state, encoded.size());
 }
 
+// Decode into a destination that is already there (decode_into), as a loader assembling a
+// context in its KV memory does: no fresh output pages per call.
+void BM_DecodeInto(benchmark::State& state) {
+  auto codec = bench_codec(state);
+  std::vector<uint8_t> encoded = codec->encode(bench_kv(), ChunkPosition{}, nullptr);
+  KVCache out(bench_kv().shape(), bench_kv().dtype());
+  for (auto _ : state) {
+    codec->decode_into(encoded.data(), encoded.size(), 0, out, 0);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, encoded.size());
+}
+
 void codec_args(benchmark::internal::Benchmark* b) {
   for (int64_t i = 0; i < static_cast<int64_t>(std::size(kCases)); ++i) {
     b->Args({i, 0});
@@ -96,6 +111,7 @@ void codec_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Encode)->Apply(codec_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Decode)->Apply(codec_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DecodeInto)->Apply(codec_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // cachegen level-2 symbols, channel-major per (layer, kind): [L*2][C][T].
 const std::vector<std::vector<uint8_t>>& level2_symbols() {
@@ -125,6 +141,123 @@ const std::vector<std::vector<uint8_t>>& level2_symbols() {
   }();
   return planes;
 }
+
+// The rANS coder alone on cachegen's level-2 streams: 4 streams of one (layer, kind) plane, each
+// 1536 tokens x 128 channels with per-channel tables and 32 lanes, as the codec batches them.
+// GB/s of fp16 KV (2 bytes per symbol) so that it compares with the codec rows. Argument: the
+// kernel (0 scalar reference, 1 AVX-512).
+struct RansBenchStreams {
+  static constexpr int64_t kChannels = 128, kStreams = 4, kLanes = 32;
+  int64_t rows = 0;
+  std::vector<uint8_t> symbols;   // [kStreams][rows][kChannels]
+  std::vector<FreqTable> tables;  // [kStreams][kChannels]
+  std::vector<std::vector<uint8_t>> encoded;
+};
+
+const RansBenchStreams& rans_bench_streams() {
+  static const RansBenchStreams streams = [] {
+    RansBenchStreams out;
+    const std::vector<uint8_t>& plane = level2_symbols()[0];  // layer 0 keys: 31 symbols
+    const KVShape& s = bench_kv().shape();
+    out.rows = s.tokens;
+    const int alphabet = level_bins(2, static_cast<int>(s.layers)).key[0] - 1;
+    for (int64_t b = 0; b < RansBenchStreams::kStreams; ++b) {
+      for (int64_t c = 0; c < RansBenchStreams::kChannels; ++c) {
+        std::vector<uint32_t> counts(static_cast<size_t>(alphabet), 0);
+        for (int64_t t = 0; t < s.tokens; ++t)
+          ++counts[plane[static_cast<size_t>((b * RansBenchStreams::kChannels + c) * s.tokens +
+                                             t)]];
+        out.tables.push_back(FreqTable::from_counts(counts.data(), alphabet, 16, false));
+      }
+    }
+    out.symbols.resize(
+        static_cast<size_t>(RansBenchStreams::kStreams * s.tokens * RansBenchStreams::kChannels));
+    for (int64_t b = 0; b < RansBenchStreams::kStreams; ++b) {
+      for (int64_t t = 0; t < s.tokens; ++t) {
+        for (int64_t c = 0; c < RansBenchStreams::kChannels; ++c) {
+          out.symbols[static_cast<size_t>((b * s.tokens + t) * RansBenchStreams::kChannels + c)] =
+              plane[static_cast<size_t>((b * RansBenchStreams::kChannels + c) * s.tokens + t)];
+        }
+      }
+    }
+    for (int64_t b = 0; b < RansBenchStreams::kStreams; ++b) {
+      std::vector<const FreqTable*> t;
+      for (int64_t c = 0; c < RansBenchStreams::kChannels; ++c)
+        t.push_back(&out.tables[static_cast<size_t>(b * RansBenchStreams::kChannels + c)]);
+      out.encoded.emplace_back();
+      rans_encode(out.symbols.data() + b * s.tokens * RansBenchStreams::kChannels, s.tokens,
+                  RansBenchStreams::kChannels, RansBenchStreams::kChannels,
+                  RansBenchStreams::kLanes, t.data(), out.encoded.back());
+    }
+    return out;
+  }();
+  return streams;
+}
+
+void set_rans_counters(benchmark::State& state, const RansBenchStreams& s) {
+  const double symbols = static_cast<double>(s.symbols.size());
+  size_t bytes = 0;
+  for (const auto& e : s.encoded)
+    bytes += e.size();
+  state.counters["GB/s"] =
+      benchmark::Counter(2 * symbols / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bits/el"] = 8.0 * static_cast<double>(bytes) / symbols;
+}
+
+std::vector<const FreqTable*> rans_table_pointers(const RansBenchStreams& s) {
+  std::vector<const FreqTable*> out;
+  for (const FreqTable& t : s.tables)
+    out.push_back(&t);
+  return out;
+}
+
+void BM_RansDecode(benchmark::State& state) {
+  const RansBenchStreams& s = rans_bench_streams();
+  const auto kernel = state.range(0) == 0 ? RansKernel::kScalar : RansKernel::kAvx512;
+  if (!rans_kernel_supported(kernel)) {
+    state.SkipWithError("this CPU lacks the kernel's instructions");
+    return;
+  }
+  state.SetLabel(state.range(0) == 0 ? "rans scalar" : "rans avx512");
+  const std::vector<const FreqTable*> tables = rans_table_pointers(s);
+  std::vector<uint8_t> out(s.symbols.size());
+  std::vector<RansStream> streams;
+  for (int64_t b = 0; b < RansBenchStreams::kStreams; ++b) {
+    streams.push_back({s.encoded[static_cast<size_t>(b)].data(),
+                       s.encoded[static_cast<size_t>(b)].size(), 0,
+                       tables.data() + b * RansBenchStreams::kChannels,
+                       out.data() + b * s.rows * RansBenchStreams::kChannels});
+  }
+  for (auto _ : state) {
+    rans_decode_batch(streams.data(), static_cast<int>(streams.size()), s.rows,
+                      RansBenchStreams::kChannels, RansBenchStreams::kChannels,
+                      RansBenchStreams::kLanes, kernel);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out != s.symbols)
+    state.SkipWithError("decoded symbols differ from the input");
+  set_rans_counters(state, s);
+}
+
+void BM_RansEncode(benchmark::State& state) {
+  const RansBenchStreams& s = rans_bench_streams();
+  state.SetLabel("rans encode");
+  const std::vector<const FreqTable*> tables = rans_table_pointers(s);
+  std::vector<uint8_t> out;
+  for (auto _ : state) {
+    out.clear();
+    for (int64_t b = 0; b < RansBenchStreams::kStreams; ++b) {
+      rans_encode(s.symbols.data() + b * s.rows * RansBenchStreams::kChannels, s.rows,
+                  RansBenchStreams::kChannels, RansBenchStreams::kChannels,
+                  RansBenchStreams::kLanes, tables.data() + b * RansBenchStreams::kChannels, out);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rans_counters(state, s);
+}
+
+BENCHMARK(BM_RansDecode)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RansEncode)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ZstdEncode(benchmark::State& state) {
   const auto& planes = level2_symbols();  // built outside the timed loop

@@ -1,7 +1,9 @@
 // AVX-512 rANS decoder: 16 interleaved lanes per vector. Bit-identical to the scalar loop in
 // rans_coder.cpp (tested there). Per step of 16 lanes:
-//   slot = x & mask; symbol = count of the lane's upper bounds <= slot (one vector compare per
-//   bound, tables laid out bound-major); start and frequency by one gather;
+//   slot = x & mask; the symbol comes from the column's bucket table (the first symbol whose
+//   range reaches slot's 1/256th of the range: one byte gather), then is corrected upward while
+//   its range ends at or below slot (one gather of the symbol's packed range per round; most
+//   steps need none or one);
 //   x = freq * (x >> precision) + slot - start;
 //   refill: lane i needs n_i = (x < L) + (x < L / 256) bytes; its bytes start at the exclusive
 //   prefix sum of n over lanes below it (popcounts of two lane masks), and one byte permute
@@ -27,85 +29,44 @@ namespace cachegen {
 
 #if defined(__x86_64__)
 namespace {
-constexpr int kAlphabet = 32;    // upper bounds per column, padded with INT32_MAX
+constexpr int kAlphabet = 32;    // packed ranges per column (alphabets of at most 32 symbols)
+constexpr int kBuckets = 256;    // bucket table entries per column
 constexpr int kMaxVectors = 16;  // 256 lanes
 constexpr int kMaxBatch = 8;
 
 #define CACHEGEN_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vpopcntdq")))
 
-// Per-stream tables. Upper bounds are bound-major per block of 16 columns, so that bound j of 16
-// lanes is one aligned vector: upper[(block * 32 + j) * 16 + lane] = cdf[j + 1] of column
-// block * 16 + lane (INT32_MAX past the alphabet). start_freq[k * 32 + s] = start | (freq-1) << 16.
+// Per-stream tables, column-major. bucket[k * 256 + b]: the first symbol s of column k with
+// cdf[s + 1] > b << (precision - 8) (3 bytes of padding at the end: the byte gather reads
+// dwords). range[k * 32 + s] = (cdf[s + 1] - 1) | (freq - 1) << 16: the symbol's last slot and
+// its frequency (cdf[s + 1] >= 1 for every symbol a lookup can reach, as the bucket table
+// starts at the first symbol of non-zero frequency; a zero frequency is never decoded, so its
+// field does not matter).
 struct FlatTables {
-  std::vector<int32_t> upper;
-  std::vector<uint32_t> start_freq;
-  std::vector<int> compares;  // per block: the largest alphabet - 1 among its columns
+  std::vector<uint8_t> bucket;
+  std::vector<uint32_t> range;
 };
 
-// One vector step: 16 lanes of one stream decode their symbols of columns [k, k + 16).
-CACHEGEN_AVX512 inline __m512i step(__m512i x, const FlatTables& t, int64_t k, int precision,
-                                    const uint8_t*& ptr, const uint8_t* end, uint8_t* out,
-                                    uint64_t file_offset, int64_t row) {
+// The batch's streams decode in lock-step, each stage of a vector step issued for all N streams
+// before the next stage, so that their independent gathers and multiplies overlap (one stream's
+// step is a chain of ~120 cycles of latency). The refill is branch-free; the symbol correction
+// loops only in the rare step where one round was not enough.
+template <int N>
+CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* tables, int64_t rows,
+                                    int64_t columns, int64_t stride, int lanes, int precision) {
+  const int vectors = lanes / 16;
+  const int64_t groups = columns / lanes;
   const __m512i lane_index =
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i one_v = _mm512_set1_epi32(1);
-  const __m512i slot =
-      _mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>((1u << precision) - 1)));
-  // The symbol is the number of the lane's upper bounds <= slot: one aligned compare per bound.
-  const int64_t block = k / 16;
-  const int32_t* bounds = t.upper.data() + block * kAlphabet * 16;
-  __m512i s = _mm512_setzero_si512();
-  for (int j = 0; j < t.compares[static_cast<size_t>(block)]; ++j) {
-    const __mmask16 le = _mm512_cmple_epi32_mask(_mm512_loadu_si512(bounds + 16 * j), slot);
-    s = _mm512_mask_add_epi32(s, le, s, one_v);
-  }
-  const __m512i base =
-      _mm512_add_epi32(_mm512_mullo_epi32(lane_index, _mm512_set1_epi32(kAlphabet)),
-                       _mm512_set1_epi32(static_cast<int>(k * kAlphabet)));
-  const __m512i packed = _mm512_i32gather_epi32(_mm512_add_epi32(base, s), t.start_freq.data(), 4);
-  const __m512i freq = _mm512_add_epi32(_mm512_srli_epi32(packed, 16), one_v);
-  const __m512i start = _mm512_and_si512(packed, _mm512_set1_epi32(0xffff));
-  x = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srlv_epi32(x, _mm512_set1_epi32(precision))),
-                       _mm512_sub_epi32(slot, start));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi32_epi8(s));
-  // Refill: lane i takes n_i bytes at the prefix sum of n over the lanes below it.
-  const __mmask16 one = _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(static_cast<int>(kRansLow)));
-  const __mmask16 two =
-      _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(static_cast<int>(kRansLow >> 8)));
-  const int total = __builtin_popcount(one) + __builtin_popcount(two);
-  if (total == 0)
-    return x;
-  const int64_t remaining = end - ptr;
-  if (remaining < total) {
-    fail("rANS stream at byte offset ", file_offset, ": runs out of bytes at row ", row,
-         ", column ", k, " (corrupted)");
-  }
+  const __m512i low16 = _mm512_set1_epi32(0xffff);
+  const __m512i slot_mask = _mm512_set1_epi32(static_cast<int>((1u << precision) - 1));
   const __m512i below = _mm512_sub_epi32(_mm512_sllv_epi32(one_v, lane_index), one_v);
-  const __m512i offset =
-      _mm512_add_epi32(_mm512_popcnt_epi32(_mm512_and_si512(_mm512_set1_epi32(one), below)),
-                       _mm512_popcnt_epi32(_mm512_and_si512(_mm512_set1_epi32(two), below)));
-  const __mmask64 load_mask = remaining >= 64 ? ~__mmask64{0} : (__mmask64{1} << remaining) - 1;
-  const __m512i bytes = _mm512_maskz_loadu_epi8(load_mask, ptr);
-  // Each lane's dword gets byte[offset] << 8 | byte[offset + 1] in its low 16 bits.
-  const __m512i index = _mm512_add_epi32(_mm512_mullo_epi32(offset, _mm512_set1_epi32(257)), one_v);
-  const __m512i word =
-      _mm512_and_si512(_mm512_permutexvar_epi8(index, bytes), _mm512_set1_epi32(0xffff));
-  const __m512i bits = _mm512_add_epi32(_mm512_maskz_mov_epi32(one, _mm512_set1_epi32(8)),
-                                        _mm512_maskz_mov_epi32(two, _mm512_set1_epi32(8)));
-  x = _mm512_or_si512(_mm512_sllv_epi32(x, bits),
-                      _mm512_srlv_epi32(word, _mm512_sub_epi32(_mm512_set1_epi32(16), bits)));
-  ptr += total;
-  return x;
-}
-
-CACHEGEN_AVX512 void decode(RansCursor* streams, int count, const FlatTables* tables, int64_t rows,
-                            int64_t columns, int64_t stride, int lanes, int precision) {
-  const int vectors = lanes / 16;
-  const int64_t groups = columns / lanes;
-  __m512i x[kMaxBatch][kMaxVectors];
-  const uint8_t* ptr[kMaxBatch];
-  for (int b = 0; b < count; ++b) {
+  const __m512i shift_v = _mm512_set1_epi32(precision);
+  __m512i x[N][kMaxVectors];
+  const uint8_t* ptr[N];
+  for (int b = 0; b < N; ++b) {
     ptr[b] = streams[b].ptr;
     for (int v = 0; v < vectors; ++v)
       x[b][v] = _mm512_loadu_si512(streams[b].state + 16 * v);
@@ -114,18 +75,102 @@ CACHEGEN_AVX512 void decode(RansCursor* streams, int count, const FlatTables* ta
     for (int64_t g = 0; g < groups; ++g) {
       for (int v = 0; v < vectors; ++v) {
         const int64_t k = g * lanes + 16 * v;
-        // Streams innermost: their chains are independent, so their latencies overlap.
-        for (int b = 0; b < count; ++b) {
-          x[b][v] = step(x[b][v], tables[b], k, precision, ptr[b], streams[b].end,
-                         streams[b].symbols + r * stride, streams[b].file_offset, r);
+        const __m512i column = _mm512_add_epi32(lane_index, _mm512_set1_epi32(static_cast<int>(k)));
+        const __m512i bucket_base = _mm512_slli_epi32(column, 8);
+        const __m512i range_base = _mm512_slli_epi32(column, 5);
+        __m512i slot[N], index[N], packed[N];
+        __mmask16 behind[N];
+        for (int b = 0; b < N; ++b) {
+          slot[b] = _mm512_and_si512(x[b][v], slot_mask);
+          const __m512i bucket =
+              _mm512_add_epi32(bucket_base, _mm512_srli_epi32(slot[b], precision - 8));
+          index[b] = _mm512_add_epi32(
+              range_base,
+              _mm512_and_si512(_mm512_i32gather_epi32(bucket, tables[b].bucket.data(), 1),
+                               _mm512_set1_epi32(0xff)));
+        }
+        for (int b = 0; b < N; ++b)
+          packed[b] = _mm512_i32gather_epi32(index[b], tables[b].range.data(), 4);
+        // Lanes whose symbol ends below slot (its last slot < slot) move to the next symbol.
+        for (int b = 0; b < N; ++b) {
+          behind[b] = _mm512_cmplt_epu32_mask(_mm512_and_si512(packed[b], low16), slot[b]);
+          while (behind[b]) {
+            index[b] = _mm512_mask_add_epi32(index[b], behind[b], index[b], one_v);
+            packed[b] = _mm512_mask_i32gather_epi32(packed[b], behind[b], index[b],
+                                                    tables[b].range.data(), 4);
+            behind[b] &= _mm512_cmplt_epu32_mask(_mm512_and_si512(packed[b], low16), slot[b]);
+          }
+        }
+        for (int b = 0; b < N; ++b) {
+          const __m512i freq = _mm512_add_epi32(_mm512_srli_epi32(packed[b], 16), one_v);
+          // slot - start, with start = last + 1 - freq
+          const __m512i offset_in_range =
+              _mm512_sub_epi32(_mm512_add_epi32(slot[b], freq),
+                               _mm512_add_epi32(_mm512_and_si512(packed[b], low16), one_v));
+          x[b][v] = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srlv_epi32(x[b][v], shift_v)),
+                                     offset_in_range);
+          _mm_storeu_si128(
+              reinterpret_cast<__m128i*>(streams[b].symbols + r * stride + k),
+              _mm512_cvtepi32_epi8(_mm512_and_si512(index[b], _mm512_set1_epi32(kAlphabet - 1))));
+        }
+        // Refill: lane i takes n_i = (x < L) + (x < L / 256) bytes at the prefix sum of n over
+        // the lanes below it; one byte permute lifts them out of the next 64 bytes.
+        for (int b = 0; b < N; ++b) {
+          const __mmask16 one =
+              _mm512_cmplt_epu32_mask(x[b][v], _mm512_set1_epi32(static_cast<int>(kRansLow)));
+          const __mmask16 two =
+              _mm512_cmplt_epu32_mask(x[b][v], _mm512_set1_epi32(static_cast<int>(kRansLow >> 8)));
+          const int total = __builtin_popcount(one) + __builtin_popcount(two);
+          const int64_t remaining = streams[b].end - ptr[b];
+          __m512i bytes;
+          if (remaining >= 64) {
+            bytes = _mm512_loadu_si512(ptr[b]);
+          } else {
+            if (remaining < total) {
+              fail("rANS stream at byte offset ", streams[b].file_offset,
+                   ": runs out of bytes at row ", r, ", column ", k, " (corrupted)");
+            }
+            bytes = _mm512_maskz_loadu_epi8((__mmask64{1} << remaining) - 1, ptr[b]);
+          }
+          const __m512i offset = _mm512_add_epi32(
+              _mm512_popcnt_epi32(_mm512_and_si512(_mm512_set1_epi32(one), below)),
+              _mm512_popcnt_epi32(_mm512_and_si512(_mm512_set1_epi32(two), below)));
+          // Each lane's dword gets byte[offset] << 8 | byte[offset + 1] in its low 16 bits.
+          const __m512i byte_index =
+              _mm512_add_epi32(_mm512_mullo_epi32(offset, _mm512_set1_epi32(257)), one_v);
+          const __m512i word = _mm512_and_si512(_mm512_permutexvar_epi8(byte_index, bytes), low16);
+          const __m512i bits = _mm512_add_epi32(_mm512_maskz_mov_epi32(one, _mm512_set1_epi32(8)),
+                                                _mm512_maskz_mov_epi32(two, _mm512_set1_epi32(8)));
+          x[b][v] = _mm512_or_si512(
+              _mm512_sllv_epi32(x[b][v], bits),
+              _mm512_srlv_epi32(word, _mm512_sub_epi32(_mm512_set1_epi32(16), bits)));
+          ptr[b] += total;
         }
       }
     }
   }
-  for (int b = 0; b < count; ++b) {
+  for (int b = 0; b < N; ++b) {
     streams[b].ptr = ptr[b];
     for (int v = 0; v < vectors; ++v)
       _mm512_storeu_si512(streams[b].state + 16 * v, x[b][v]);
+  }
+}
+
+void decode(RansCursor* streams, int count, const FlatTables* tables, int64_t rows, int64_t columns,
+            int64_t stride, int lanes, int precision) {
+  switch (count) {
+#define CACHEGEN_DECODE_CASE(n) \
+  case n:                       \
+    return decode_streams<n>(streams, tables, rows, columns, stride, lanes, precision);
+    CACHEGEN_DECODE_CASE(1)
+    CACHEGEN_DECODE_CASE(2)
+    CACHEGEN_DECODE_CASE(3)
+    CACHEGEN_DECODE_CASE(4)
+    CACHEGEN_DECODE_CASE(5)
+    CACHEGEN_DECODE_CASE(6)
+    CACHEGEN_DECODE_CASE(7)
+    CACHEGEN_DECODE_CASE(8)
+#undef CACHEGEN_DECODE_CASE
   }
 }
 }  // namespace
@@ -138,20 +183,20 @@ int64_t rans_decode_avx512(RansCursor* streams, int count, int64_t rows, int64_t
   FlatTables tables[kMaxBatch];
   for (int b = 0; b < count; ++b) {
     FlatTables& t = tables[b];
-    t.upper.assign(static_cast<size_t>(columns * kAlphabet), INT32_MAX);
-    t.start_freq.assign(t.upper.size(), 0);
-    t.compares.assign(static_cast<size_t>(columns / 16), 0);
+    t.bucket.assign(static_cast<size_t>(columns * kBuckets) + 3, 0);
+    t.range.assign(static_cast<size_t>(columns * kAlphabet), 0);
     for (int64_t k = 0; k < columns; ++k) {
       const FreqTable& table = *streams[b].tables[k];
-      if (table.alphabet() > kAlphabet || table.precision() != precision)
+      if (table.alphabet() > kAlphabet || table.precision() != precision ||
+          table.buckets().size() != kBuckets)
         return 0;
-      int& compares = t.compares[static_cast<size_t>(k / 16)];
-      compares = std::max(compares, table.alphabet() - 1);
+      const std::vector<uint32_t>& cdf = table.cdf();
+      std::memcpy(t.bucket.data() + k * kBuckets, table.buckets().data(), kBuckets);
       for (int i = 0; i < table.alphabet(); ++i) {
-        auto bound = static_cast<size_t>(((k / 16) * kAlphabet + i) * 16 + k % 16);
-        t.upper[bound] = static_cast<int32_t>(table.cdf()[static_cast<size_t>(i) + 1]);
-        auto at = static_cast<size_t>(k * kAlphabet + i);
-        t.start_freq[at] = table.freq(i) == 0 ? 0 : table.start(i) | (table.freq(i) - 1) << 16;
+        const uint32_t last =
+            cdf[static_cast<size_t>(i) + 1] == 0 ? 0 : cdf[static_cast<size_t>(i) + 1] - 1;
+        const uint32_t freq = table.freq(i) == 0 ? 0 : table.freq(i) - 1;
+        t.range[static_cast<size_t>(k * kAlphabet + i)] = last | freq << 16;
       }
     }
   }

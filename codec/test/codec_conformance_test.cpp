@@ -1,6 +1,7 @@
 // Conformance of every registered codec (and the docs/examples codec): created with its
 // sample options, it round-trips through the container (rebuilt from the container's params),
-// rejects every truncation and non-finite input, and is deterministic across thread counts.
+// rejects every truncation and non-finite input, is deterministic across thread counts, and
+// decodes in place into a larger cache (decode_into) exactly as decode() does.
 // A new codec is covered by registering it.
 #include <gtest/gtest.h>
 
@@ -68,6 +69,33 @@ TEST_P(CodecConformance, NonFiniteInputIsAnError) {
   std::vector<float> row(8, std::numeric_limits<float>::quiet_NaN());
   kv.store_row(1, kKey, 4, row.data());
   EXPECT_THROW(make(1)->encode(kv, ChunkPosition{}, nullptr), Error);
+}
+
+TEST_P(CodecConformance, DecodeIntoWritesTheChunkInPlace) {
+  std::unique_ptr<Codec> codec = make(2);
+  const KVCache chunk = kv_.slice_tokens(16, 16);
+  const std::vector<uint8_t> bytes = codec->encode(chunk, ChunkPosition{16, 40}, nullptr);
+  const KVCache decoded = codec->decode(bytes.data(), bytes.size(), 0);
+  for (DType dtype : {kv_.dtype(), DType::kF32}) {
+    // A context-sized destination, poisoned: only tokens [16, 32) may change.
+    KVCache dst(kv_.shape(), dtype);
+    std::vector<float> poison(static_cast<size_t>(kv_.shape().channels()), -7.0f);
+    for (int64_t l = 0; l < kv_.shape().layers; ++l)
+      for (int kind : {kKey, kValue})
+        for (int64_t t = 0; t < kv_.shape().tokens; ++t)
+          dst.store_row(l, kind, t, poison.data());
+    const KVCache before = dst;
+    codec->decode_into(bytes.data(), bytes.size(), 0, dst, 16);
+    EXPECT_TRUE(same_bytes(dst.slice_tokens(16, 16), decoded.converted(dtype)))
+        << dtype_name(dtype);
+    EXPECT_TRUE(same_bytes(dst.slice_tokens(0, 16), before.slice_tokens(0, 16)));
+    EXPECT_TRUE(same_bytes(dst.slice_tokens(32, 8), before.slice_tokens(32, 8)));
+  }
+  KVCache small(kv_.shape(), kv_.dtype());
+  EXPECT_THROW(codec->decode_into(bytes.data(), bytes.size(), 0, small, 30),
+               Error);  // past the end
+  KVCache other_layers(KVShape{2, 40, 2, 16}, kv_.dtype());
+  EXPECT_THROW(codec->decode_into(bytes.data(), bytes.size(), 0, other_layers, 0), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Registered, CodecConformance,

@@ -75,6 +75,25 @@ TEST(Codecs, CachegenMatchesTheSlowReferenceBitExactly) {
   }
 }
 
+// decode_into's in-place paths (the fused rANS path, and the symbol arrays of delta=on and the
+// arithmetic coder) against decode(), over dtypes and lane counts the vector kernel takes or
+// declines.
+TEST(Codecs, CachegenDecodeIntoEqualsDecode) {
+  for (DType dtype : {DType::kF16, DType::kBF16, DType::kF32}) {
+    const KVCache kv = small_kv(3, 45, 4, 16, dtype);  // 64 channels
+    for (const char* params : {"level=2", "level=3;lanes=16", "level=1;lanes=20;lane_channels=1",
+                               "level=2;delta=on", "level=2;coder=ac"}) {
+      auto c = codec("cachegen", params);
+      const std::vector<uint8_t> bytes = c->encode(kv, ChunkPosition{}, nullptr);
+      const KVCache expected = c->decode(bytes.data(), bytes.size(), 0);
+      KVCache dst(KVShape{3, 60, 4, 16}, dtype);
+      c->decode_into(bytes.data(), bytes.size(), 0, dst, 15);
+      EXPECT_TRUE(same_bytes(dst.slice_tokens(15, 45), expected))
+          << params << " " << dtype_name(dtype);
+    }
+  }
+}
+
 TEST(Codecs, CachegenEdgeCasesRoundTrip) {
   auto rans = codec("cachegen", "level=2");
   auto ac = codec("cachegen", "level=2;coder=ac");

@@ -112,4 +112,15 @@ KVCache ChunkStore::decode(int64_t chunk, int encoding) const {
   return kv;
 }
 
+void ChunkStore::decode_into(int64_t chunk, int encoding, KVCache& context) const {
+  const StoredChunk& c = chunks_.at(static_cast<size_t>(chunk));
+  const std::vector<uint8_t>& bits = c.bitstreams.at(static_cast<size_t>(encoding));
+  const StoreEncoding& e = encodings_.at(static_cast<size_t>(encoding));
+  if (context.shape() != reference_.shape()) {
+    fail("chunk store: decoding chunk ", chunk, " into a cache of shape ",
+         context.shape().to_string(), "; the context is ", reference_.shape().to_string());
+  }
+  e.codec->decode_into(bits.data(), bits.size(), 0, context, c.range.begin);
+}
+
 }  // namespace cachegen

@@ -65,12 +65,13 @@ CostEstimates ChunkCompute::estimates(const ChunkStore& store, int64_t question_
   return costs;
 }
 
-double ChunkCompute::decode(const ChunkStore& store, int64_t chunk, int encoding, KVCache* out) {
+double ChunkCompute::decode(const ChunkStore& store, int64_t chunk, int encoding,
+                            KVCache& context) {
   if (resident_)
     return resident_->decode(store, chunk, encoding);
   Stopwatch clock;
   if (materialize_)
-    *out = store.decode(chunk, encoding).converted(store.reference().dtype());
+    store.decode_into(chunk, encoding, context);
   const double wall = clock.seconds();
   if (timing_ == ComputeTiming::kMeasured)
     return wall;
@@ -78,8 +79,7 @@ double ChunkCompute::decode(const ChunkStore& store, int64_t chunk, int encoding
   return profile_->decode_seconds(fp16_bytes(store, c.range.count));
 }
 
-double ChunkCompute::recompute(const ChunkStore& store, int64_t chunk, const KVCache& past,
-                               KVCache* out) {
+double ChunkCompute::recompute(const ChunkStore& store, int64_t chunk, KVCache& context) {
   if (resident_)
     return resident_->recompute(store, chunk);
   const StoredChunk& c = store.chunks()[static_cast<size_t>(chunk)];
@@ -88,12 +88,14 @@ double ChunkCompute::recompute(const ChunkStore& store, int64_t chunk, const KVC
     if (model_) {
       if (static_cast<int64_t>(c.tokens.size()) != c.range.count)
         fail("recompute of chunk ", chunk, " needs its token ids; the store has none");
+      const KVCache past = context.slice_tokens(0, c.range.begin);
       Stopwatch clock;
       PrefillResult r = model_->prefill(c.tokens, past.shape().tokens ? &past : nullptr, false);
       wall = clock.seconds();
-      *out = r.kv.slice_tokens(c.range.begin, c.range.count).converted(store.reference().dtype());
+      copy_rows_into(r.kv.slice_tokens(c.range.begin, c.range.count), context, c.range.begin);
     } else {
-      *out = store.reference().slice_tokens(c.range.begin, c.range.count);
+      copy_rows_into(store.reference().slice_tokens(c.range.begin, c.range.count), context,
+                     c.range.begin);
     }
   }
   return timing_ == ComputeTiming::kMeasured
@@ -125,11 +127,12 @@ StreamOutcome stream_context(const ChunkStore& store, Controller& controller, Ne
   ResidentCompute* resident = compute.resident();
   if (resident)
     resident->begin(store, store.reference().dtype());
-  // The chunks' KV on the host, as assembled (materialize, without a resident pipeline).
-  const bool host_parts = compute.materialize() && !resident;
+  // The context's KV on the host, assembled chunk by chunk in place (materialize, without a
+  // resident pipeline); every token is written before the question reads it.
   StreamOutcome out;
+  if (compute.materialize() && !resident)
+    out.kv = KVCache::uninitialized(store.reference().shape(), store.reference().dtype());
   std::vector<SentChunk> sent;
-  std::vector<KVCache> parts;
   PipelineClock clock;
   for (int64_t i = 0; i < store.chunk_count(); ++i) {
     StreamView view{store, costs, sent, network};
@@ -149,27 +152,21 @@ StreamOutcome stream_context(const ChunkStore& store, Controller& controller, Ne
     c.bytes = view.bytes(i, choice);
     c.start_s = view.now_s;
     c.arrival_s = network.transfer(c.bytes, c.start_s);
-    KVCache part;
     if (choice == kTextChoice) {
-      KVCache past = host_parts && !parts.empty() ? KVCache::concat_tokens(parts) : KVCache();
-      c.compute_s = compute.recompute(store, i, past, &part);
+      c.compute_s = compute.recompute(store, i, out.kv);
       out.recompute_s += c.compute_s;
     } else {
-      c.compute_s = compute.decode(store, i, choice, &part);
+      c.compute_s = compute.decode(store, i, choice, out.kv);
       out.decode_s += c.compute_s;
     }
     c.compute_start_s = clock.add(c.arrival_s, c.compute_s);
     out.transfer_s += c.arrival_s - c.start_s;
     out.bytes += c.bytes;
-    if (host_parts)
-      parts.push_back(std::move(part));
     sent.push_back({i, choice, c.bytes, c.start_s, c.arrival_s});
     out.chunks.push_back(c);
   }
   if (resident)
     out.kv = resident->assembled();
-  else if (host_parts)
-    out.kv = KVCache::concat_tokens(parts);
   out.prefill_s =
       compute.question_prefill(out.kv, request.question, question_tokens, store.context_tokens());
   out.ttft_s = clock.compute_free_s + out.prefill_s;

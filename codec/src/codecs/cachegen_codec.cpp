@@ -17,6 +17,7 @@
 //
 // The container layout and parameters live in cachegen_format.h (shared with the GPU codec).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -32,6 +33,7 @@
 #include "cachegen/core/parallel.h"
 #include "cachegen_format.h"
 #include "codec_common.h"
+#include "symbol_lookup.h"
 
 namespace cachegen {
 
@@ -197,22 +199,32 @@ class CachegenCodec : public Codec {
 
   KVCache decode(const uint8_t* data, size_t size, uint64_t file_offset) const override {
     const CachegenChunk chunk = format_.parse(data, size, file_offset);
+    KVCache kv = KVCache::uninitialized(chunk.header.shape, chunk.header.dtype);
+    decode_chunk(chunk, kv, 0);  // writes every element
+    return kv;
+  }
+
+  void decode_into(const uint8_t* data, size_t size, uint64_t file_offset, KVCache& dst,
+                   int64_t token_offset) const override {
+    const CachegenChunk chunk = format_.parse(data, size, file_offset);
+    if (dst.dtype() != chunk.header.dtype) {  // as decode() then converting (anchors included)
+      Codec::decode_into(data, size, file_offset, dst, token_offset);
+      return;
+    }
+    check_decode_destination(chunk.header.shape, dst, token_offset,
+                             str("cachegen chunk at byte offset ", file_offset));
+    decode_chunk(chunk, dst, token_offset);
+  }
+
+  // Decodes a parsed chunk into dst's tokens [token_offset, ...) (dst in the chunk's dtype).
+  void decode_chunk(const CachegenChunk& chunk, KVCache& dst, int64_t token_offset) const {
     const Plan& plan = chunk.plan;
-    const int64_t c = plan.channels;
     const std::vector<FreqTable> tables =
         build_tables(plan, chunk.offsets, chunk.counts(), chunk.all_symbols);
     std::vector<const FreqTable*> table_ptrs;
     for (const FreqTable& t : tables)
       table_ptrs.push_back(&t);
     const std::vector<CachegenStream>& tasks = chunk.streams;
-    const std::vector<uint64_t>& starts = chunk.starts;
-    const uint8_t* payload = chunk.payload;
-    const uint64_t payload_offset = chunk.payload_file_offset;
-
-    Quantized q;
-    for (int p = 0; p < plan.planes; ++p) {
-      q.symbols[p].resize(static_cast<size_t>(plan.layers * 2 * plan.plane_rows(p) * c));
-    }
     // Streams of equal shape decode in batches: the vector rANS kernel interleaves them.
     std::vector<std::pair<size_t, size_t>> batches;  // [first, last) task
     for (size_t i = 0; i < tasks.size(); ++i) {
@@ -223,48 +235,119 @@ class CachegenCodec : public Codec {
       }
       batches.back().second = i + 1;
     }
+    auto stream_of = [&](size_t i, uint8_t* symbols) {
+      const CachegenStream& task = tasks[i];
+      const FreqTable* const* t = &table_ptrs[static_cast<size_t>(
+          plan.table_index(task.plane, task.layer, task.kind, task.first_channel))];
+      return RansStream{chunk.payload + chunk.starts[i], chunk.starts[i + 1] - chunk.starts[i],
+                        chunk.payload_file_offset + chunk.starts[i], t, symbols};
+    };
+    if (format_.coder() == "rans" && !plan.delta) {
+      // Each batch's symbols stay in a small per-thread buffer ([stream][token][channel]) and
+      // are dequantized from there straight into dst: no chunk-sized symbol array.
+      parallel_for(static_cast<int64_t>(batches.size()), threads_, [&](int64_t b) {
+        const auto [first, last] = batches[static_cast<size_t>(b)];
+        const CachegenStream& head = tasks[first];
+        const int64_t rows = plan.plane_rows(0), width = head.channels;
+        thread_local ByteBuffer scratch;
+        scratch.resize(static_cast<size_t>((last - first) * rows * width));
+        std::vector<RansStream> streams;
+        for (size_t i = first; i < last; ++i)
+          streams.push_back(stream_of(i, scratch.data() + (i - first) * rows * width));
+        rans_decode_batch(streams.data(), static_cast<int>(streams.size()), rows, width, width,
+                          format_.lanes_for(width));
+        // Token by token; a row's table serves every stream of the batch on its (layer, kind).
+        RowDequantizer dequantizer(dst.dtype());
+        const auto element = static_cast<int64_t>(dst.element_size());
+        for (int64_t t = 0; t < rows; ++t) {
+          int64_t table_lk = -1;
+          for (size_t i = first; i < last; ++i) {
+            const CachegenStream& task = tasks[i];
+            const int64_t lk = task.layer * 2 + task.kind;
+            if (lk != table_lk) {
+              dequantizer.set(plan.bins_of(0, task.layer, task.kind) / 2 - 1,
+                              plan.alphabet(0, task.layer, task.kind),
+                              chunk.scales[static_cast<size_t>(lk * plan.tokens + t)]);
+              table_lk = lk;
+            }
+            dequantizer.apply(
+                scratch.data() + ((i - first) * rows + t) * width, width,
+                dst.row(task.layer, task.kind, token_offset + t) + task.first_channel * element);
+          }
+        }
+      });
+      return;
+    }
+    Quantized q;
+    for (int p = 0; p < plan.planes; ++p)
+      q.symbols[p].resize(
+          static_cast<size_t>(plan.layers * 2 * plan.plane_rows(p) * plan.channels));
     parallel_for(static_cast<int64_t>(batches.size()), threads_, [&](int64_t b) {
       std::vector<RansStream> streams;
       for (size_t i = batches[static_cast<size_t>(b)].first;
            i < batches[static_cast<size_t>(b)].second; ++i) {
         const CachegenStream& task = tasks[i];
         uint8_t* sym = q.symbols[task.plane].data() +
-                       (task.layer * 2 + task.kind) * plan.plane_rows(task.plane) * c +
+                       (task.layer * 2 + task.kind) * plan.plane_rows(task.plane) * plan.channels +
                        task.first_channel;
-        const FreqTable* const* t = &table_ptrs[static_cast<size_t>(
-            plan.table_index(task.plane, task.layer, task.kind, task.first_channel))];
-        RansStream stream{payload + starts[i], starts[i + 1] - starts[i],
-                          payload_offset + starts[i], t, sym};
+        streams.push_back(stream_of(i, sym));
+        const RansStream& stream = streams.back();
         if (format_.coder() == "ac") {
           arith_decode(stream.data, stream.size, stream.file_offset, plan.plane_rows(task.plane),
-                       task.channels, c, t, sym);
+                       task.channels, plan.channels, stream.tables, sym);
         }
-        streams.push_back(stream);
       }
       if (format_.coder() == "rans") {
         const CachegenStream& first = tasks[batches[static_cast<size_t>(b)].first];
         rans_decode_batch(streams.data(), static_cast<int>(streams.size()),
-                          plan.plane_rows(first.plane), first.channels, c,
+                          plan.plane_rows(first.plane), first.channels, plan.channels,
                           format_.lanes_for(first.channels));
       }
     });
-    return dequantize(q, chunk.scales, plan, chunk.header.shape, chunk.header.dtype);
+    dequantize(q, chunk.scales, plan, dst, token_offset);
   }
 
-  KVCache dequantize(const Quantized& q, const std::vector<float>& scales, const Plan& plan,
-                     const KVShape& shape, DType dtype) const {
-    KVCache kv = KVCache::uninitialized(shape, dtype);  // every element is written below
+  // One (layer, kind, token) row's symbols to values in a dtype: the symbols' values computed
+  // and rounded once per row, then one table lookup per channel (symbol_lookup.h).
+  class RowDequantizer {
+   public:
+    explicit RowDequantizer(DType dtype) : dtype_(dtype) {}
+    void set(int max_level, int alphabet, float scale) {
+      alphabet_ = alphabet;
+      for (int s = 0; s < alphabet; ++s)
+        lut_[static_cast<size_t>(s)] = dequantize_symmetric(s, max_level, scale);
+      from_float(dtype_, lut_.data(), raw_.data(), alphabet);
+    }
+    void apply(const uint8_t* sym, int64_t count, uint8_t* out) const {
+      if (dtype_ == DType::kF32) {
+        lookup_u32(sym, count, reinterpret_cast<const uint32_t*>(raw_.data()), alphabet_,
+                   reinterpret_cast<uint32_t*>(out));
+      } else {
+        lookup_u16(sym, count, reinterpret_cast<const uint16_t*>(raw_.data()), alphabet_,
+                   reinterpret_cast<uint16_t*>(out));
+      }
+    }
+
+   private:
+    DType dtype_;
+    int alphabet_ = 0;
+    std::array<float, 256> lut_{};
+    alignas(64) std::array<uint8_t, 256 * 4> raw_{};  // past the alphabet: zeros, never read
+  };
+
+  void dequantize(const Quantized& q, const std::vector<float>& scales, const Plan& plan,
+                  KVCache& kv, int64_t token_offset) const {
     const int64_t c = plan.channels;
+    const DType dtype = kv.dtype();
     parallel_for(plan.layers * 2, threads_, [&](int64_t lk) {
       const int64_t layer = lk / 2;
       const int kind = static_cast<int>(lk % 2);
-      std::vector<float> x(static_cast<size_t>(c)), anchor(static_cast<size_t>(c)), lut(256);
-      std::vector<uint8_t> lut_raw(256 * 4);
+      std::vector<float> x(static_cast<size_t>(c)), anchor(static_cast<size_t>(c));
+      RowDequantizer dequantizer(dtype);
       int64_t next_row[2] = {0, 0};
       for (int64_t t = 0; t < plan.tokens; ++t) {
         const int plane = plan.is_anchor(t) ? 1 : 0;
         const int max_level = plan.bins_of(plane, layer, kind) / 2 - 1;
-        const int alphabet = plan.alphabet(plane, layer, kind);
         const uint8_t* sym =
             q.symbols[plane].data() + (lk * plan.plane_rows(plane) + next_row[plane]++) * c;
         const float scale = scales[static_cast<size_t>(lk * plan.tokens + t)];
@@ -273,31 +356,16 @@ class CachegenCodec : public Codec {
             x[static_cast<size_t>(i)] =
                 anchor[static_cast<size_t>(i)] + dequantize_symmetric(sym[i], max_level, scale);
           }
-          kv.store_row(layer, kind, t, x.data());
+          kv.store_row(layer, kind, token_offset + t, x.data());
           continue;
         }
-        // One value per symbol, converted to dtype once; then each channel is a table lookup.
-        for (int s = 0; s < alphabet; ++s)
-          lut[static_cast<size_t>(s)] = dequantize_symmetric(s, max_level, scale);
-        from_float(dtype, lut.data(), lut_raw.data(), alphabet);
-        uint8_t* out = kv.row(layer, kind, t);
-        if (dtype == DType::kF32) {
-          const auto* table = reinterpret_cast<const uint32_t*>(lut_raw.data());
-          auto* dst = reinterpret_cast<uint32_t*>(out);
-          for (int64_t i = 0; i < c; ++i)
-            dst[i] = table[sym[i]];
-        } else {
-          const auto* table = reinterpret_cast<const uint16_t*>(lut_raw.data());
-          auto* dst = reinterpret_cast<uint16_t*>(out);
-          for (int64_t i = 0; i < c; ++i)
-            dst[i] = table[sym[i]];
-        }
-        if (plan.delta) {
+        dequantizer.set(max_level, plan.alphabet(plane, layer, kind), scale);
+        uint8_t* out = kv.row(layer, kind, token_offset + t);
+        dequantizer.apply(sym, c, out);
+        if (plan.delta)
           to_float(dtype, out, anchor.data(), c);
-        }
       }
     });
-    return kv;
   }
 
   ProbabilityProfile build_profile(const std::vector<KVCache>& samples) const {

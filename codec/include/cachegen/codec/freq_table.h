@@ -37,6 +37,9 @@ class FreqTable {
       ++s;
     return s;
   }
+  // bucket()[b]: the first symbol whose range reaches slot b << (precision - 8) (256 entries):
+  // where find() starts, and what the vector decoder's bucket tables hold.
+  const std::vector<uint8_t>& buckets() const { return bucket_; }
   // Reference lookup (binary search), for tests.
   int find_reference(uint32_t slot) const;
 

@@ -42,7 +42,20 @@ class Codec {
   // Decodes the payload sections of a container written by encode() with identical params.
   // `container` spans exactly one container; `file_offset` is its offset in the file (errors).
   virtual KVCache decode(const uint8_t* container, size_t size, uint64_t file_offset) const = 0;
+  // Decodes straight into tokens [token_offset, token_offset + chunk tokens) of `dst` (a whole
+  // context's cache with the chunk's layers and channels, any dtype: values are rounded to it),
+  // so that a loader assembles a context without a copy per chunk. The default decodes and
+  // copies; codecs override it to write in place. Throws if the chunk does not fit.
+  virtual void decode_into(const uint8_t* container, size_t size, uint64_t file_offset,
+                           KVCache& dst, int64_t token_offset) const;
 };
+
+// Throws unless a chunk of `chunk` shape fits `dst` at token_offset (same layers, heads and head
+// size; inside its tokens); `what` names the chunk in the message.
+void check_decode_destination(const KVShape& chunk, const KVCache& dst, int64_t token_offset,
+                              const std::string& what);
+// Copies every row of `chunk` into `dst` at token_offset, rounding to dst's dtype.
+void copy_rows_into(const KVCache& chunk, KVCache& dst, int64_t token_offset);
 
 // What every codec may use besides its options.
 struct CodecContext {

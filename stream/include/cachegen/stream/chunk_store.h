@@ -76,6 +76,8 @@ class ChunkStore {
 
   // Decodes chunk `chunk` of encoding index `encoding`, checking that it has the chunk's shape.
   KVCache decode(int64_t chunk, int encoding) const;
+  // Decodes it straight into its tokens of `context` (the reference's shape, any dtype).
+  void decode_into(int64_t chunk, int encoding, KVCache& context) const;
   // The relative error of the whole context's KV when chunk i is loaded as choices[i]
   // (kTextChoice: recomputed, exact), from the errors measured when the store was built;
   // equal to kv_relative_error() of the assembled KV up to rounding.

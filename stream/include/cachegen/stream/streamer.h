@@ -41,10 +41,11 @@ class ChunkCompute {
   // ResidentCompute, measured there now (ResidentCompute::measure_estimates).
   CostEstimates estimates(const ChunkStore& store, int64_t question_tokens);
 
-  // Each returns the GPU seconds; the KV out-parameters are filled when materializing (not with
-  // a ResidentCompute, which keeps the KV itself).
-  double decode(const ChunkStore& store, int64_t chunk, int encoding, KVCache* out);
-  double recompute(const ChunkStore& store, int64_t chunk, const KVCache& past, KVCache* out);
+  // Each returns the GPU seconds. When materializing, the chunk's KV is written into its tokens
+  // of `context` (the whole context's cache, the store reference's shape and dtype; a recompute
+  // reads the chunks before it from there); a ResidentCompute keeps the KV itself instead.
+  double decode(const ChunkStore& store, int64_t chunk, int encoding, KVCache& context);
+  double recompute(const ChunkStore& store, int64_t chunk, KVCache& context);
   double question_prefill(const KVCache& context, const std::vector<int32_t>& question,
                           int64_t question_tokens, int64_t context_tokens);
 

@@ -1,0 +1,21 @@
+// out[i] = table[symbols[i]]: dequantization as a table lookup, for 2- and 4-byte values (f16,
+// bf16; f32). With AVX-512 and an alphabet of at most 32 symbols, 32 (16) values per permute;
+// otherwise the plain loop, which is the reference (codec/test/coder_test.cpp).
+#pragma once
+
+#include <cstdint>
+
+namespace cachegen {
+
+// table: at least 32 entries readable (alphabet <= 32) or `alphabet` entries.
+void lookup_u16(const uint8_t* symbols, int64_t count, const uint16_t* table, int alphabet,
+                uint16_t* out);
+void lookup_u32(const uint8_t* symbols, int64_t count, const uint32_t* table, int alphabet,
+                uint32_t* out);
+// The plain loops, for tests.
+void lookup_u16_reference(const uint8_t* symbols, int64_t count, const uint16_t* table,
+                          uint16_t* out);
+void lookup_u32_reference(const uint8_t* symbols, int64_t count, const uint32_t* table,
+                          uint32_t* out);
+
+}  // namespace cachegen
