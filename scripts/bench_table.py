@@ -1,36 +1,68 @@
 #!/usr/bin/env python3
-"""Turns codec_bench's JSON (Google Benchmark) into the Markdown table the README shows.
+"""Turns codec_bench's JSON (Google Benchmark) into the Markdown tables the README shows: per
+codec, encode / decode / decode_into GB/s on 1 and all threads; then the rANS coder alone. With
+repetitions, each cell is the median over them (this machine's speed drifts between runs).
 
 usage: scripts/bench_table.py results/codec/bench.json > results/codec/bench.md
 """
 import json
 import sys
 
+OPS = (("BM_Encode", "encode"), ("BM_DecodeInto", "decode_into"), ("BM_Decode", "decode"))
+
+
+def op_of(name):
+    for prefix, op in OPS:
+        if name.startswith(prefix + "/"):
+            return op
+    return None
+
 
 def main(path):
     with open(path) as f:
         data = json.load(f)
-    rows = {}  # label without thread suffix -> {(op, threads): gbps}, bits
-    order = []
-    for b in data["benchmarks"]:
+    benchmarks = data["benchmarks"]
+    if any(b.get("aggregate_name") == "median" for b in benchmarks):
+        benchmarks = [b for b in benchmarks if b.get("aggregate_name") == "median"]
+    rows, order, coder = {}, [], []
+    for b in benchmarks:
         label = b.get("label", "")
+        if b["name"].startswith("BM_Rans"):
+            coder.append((label, b["GB/s"], b["bits/el"]))
+            continue
+        op = op_of(b["name"])
+        if op is None:  # zstd rows carry their own names below
+            op = "encode" if "Encode" in b["name"] else "decode"
         threads = "all" if label.endswith("all-threads") else "1"
         name = label.rsplit(" ", 1)[0]
-        op = "encode" if "Encode" in b["name"] else "decode"
         if name not in rows:
             rows[name] = {"bits": b["bits/el"]}
             order.append(name)
         rows[name][(op, threads)] = b["GB/s"]
     ctx = data["context"]
+    reps = data["benchmarks"][0].get("repetitions", 1)
     print(f"codec_bench on {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
-          f"{ctx.get('date')}; GB/s of fp16 KV (2 bytes per element)\n")
-    print("| codec | bits/el | encode 1 thread | encode all | decode 1 thread | decode all |")
-    print("|---|---:|---:|---:|---:|---:|")
+          f"{ctx.get('date')}, revision {ctx.get('cachegen_revision', '?')}"
+          f"{'+dirty' if ctx.get('cachegen_dirty') == 'true' else ''}; GB/s of fp16 KV "
+          f"(2 bytes per element); median of {reps} repetitions\n")
+    print("| codec | bits/el | encode 1 thread | encode all | decode 1 thread | decode all | "
+          "decode_into 1 thread | decode_into all |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in order:
         r = rows[name]
-        cells = [f"{r.get((op, t), float('nan')):.3f}"
-                 for op in ("encode", "decode") for t in ("1", "all")]
+        cells = []
+        for op in ("encode", "decode", "decode_into"):
+            for t in ("1", "all"):
+                v = r.get((op, t))
+                cells.append("" if v is None else f"{v:.3f}")
         print(f"| {name} | {r['bits']:.3f} | " + " | ".join(cells) + " |")
+    if coder:
+        print("\nThe rANS coder alone (4 streams of 1536 x 128 level-2 key symbols of layer 0, "
+              "31-symbol alphabet, 32 lanes), one thread:\n")
+        print("| kernel | GB/s of fp16 KV | bits/symbol |")
+        print("|---|---:|---:|")
+        for label, gbps, bits in coder:
+            print(f"| {label} | {gbps:.3f} | {bits:.3f} |")
 
 
 if __name__ == "__main__":

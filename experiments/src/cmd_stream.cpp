@@ -127,6 +127,7 @@ int run_stream(int argc, char** argv) {
     j["chunks"] = nlohmann::ordered_json::array();
     for (const ChunkOutcome& c : out.chunks) {
       j["chunks"].push_back({{"encoding", choice_name(store, c.choice)},
+                             {"store_chunks", c.chunks},
                              {"bytes", c.bytes},
                              {"start_s", c.start_s},
                              {"arrival_s", c.arrival_s},
@@ -140,9 +141,10 @@ int run_stream(int argc, char** argv) {
               "arrival_s", "gpu_from_s", "gpu_s");
   for (size_t i = 0; i < out.chunks.size(); ++i) {
     const ChunkOutcome& c = out.chunks[i];
-    std::printf("%-6zu %-8s %12llu %10.4f %10.4f %10.4f %10.4f\n", i, choice_name(store, c.choice),
-                static_cast<unsigned long long>(c.bytes), c.start_s, c.arrival_s, c.compute_start_s,
-                c.compute_s);
+    const std::string label = c.chunks > 1 ? "all" : std::to_string(i);
+    std::printf("%-6s %-8s %12llu %10.4f %10.4f %10.4f %10.4f\n", label.c_str(),
+                choice_name(store, c.choice), static_cast<unsigned long long>(c.bytes), c.start_s,
+                c.arrival_s, c.compute_start_s, c.compute_s);
   }
   std::printf(
       "TTFT %.4f s (transfer %.4f, decode %.4f, recompute %.4f, question prefill %.4f, GPU "

@@ -171,10 +171,12 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
     const bool text = c.choice == kTextChoice;
     const StoreEncoding* e = text ? nullptr : &store.encodings()[static_cast<size_t>(c.choice)];
     const std::string name = text ? "text" : e->name, codec = text ? "text" : e->codec->name();
-    chunk_encodings += (chunk_encodings.empty() ? "" : " ") + name;
+    for (int64_t i = 0; i < c.chunks; ++i) {  // one name per store chunk
+      chunk_encodings += (chunk_encodings.empty() ? "" : " ") + name;
+      choices.push_back(c.choice);
+    }
     encoding_used = encoding_used.empty() || encoding_used == name ? name : "mixed";
     codec_used = codec_used.empty() || codec_used == codec ? codec : "mixed";
-    choices.push_back(c.choice);
   }
   std::map<std::string, std::string> row;
   for (const auto& [key, value] : p.settings())

@@ -123,4 +123,14 @@ void ChunkStore::decode_into(int64_t chunk, int encoding, KVCache& context) cons
   e.codec->decode_into(bits.data(), bits.size(), 0, context, c.range.begin);
 }
 
+std::vector<int32_t> context_tokens(const ChunkStore& store) {
+  std::vector<int32_t> tokens;
+  for (const StoredChunk& c : store.chunks()) {
+    if (static_cast<int64_t>(c.tokens.size()) != c.range.count)
+      fail("recomputing the context needs every chunk's token ids; the store has none");
+    tokens.insert(tokens.end(), c.tokens.begin(), c.tokens.end());
+  }
+  return tokens;
+}
+
 }  // namespace cachegen

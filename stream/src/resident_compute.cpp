@@ -18,11 +18,18 @@ class HostKVMemory : public KVMemory {
   void release() override { buffers_.clear(); }
   void decode(const ChunkStore& store, int64_t chunk, int encoding,
               const ResidentKV& dst) override {
-    KVCache kv = store.decode(chunk, encoding).converted(dst.dtype);
-    if (kv.shape() != dst.shape)
-      fail("chunk ", chunk, " decodes to ", kv.shape().to_string(), ", not ",
-           dst.shape.to_string());
-    std::memcpy(dst.data, kv.data(), kv.byte_size());
+    // dst is one of our buffers: the codec writes straight into it.
+    for (KVCache& buffer : buffers_) {
+      if (buffer.data() == dst.data) {
+        const StoredChunk& c = store.chunks().at(static_cast<size_t>(chunk));
+        const std::vector<uint8_t>& bits = c.bitstreams.at(static_cast<size_t>(encoding));
+        store.encodings()
+            .at(static_cast<size_t>(encoding))
+            .codec->decode_into(bits.data(), bits.size(), 0, buffer, 0);
+        return;
+      }
+    }
+    fail("host KV memory: chunk ", chunk, " decoded into memory it did not allocate");
   }
   KVCache download(const ResidentKV& kv) const override {
     KVCache out = KVCache::uninitialized(kv.shape, kv.dtype);
@@ -81,6 +88,18 @@ double ResidentCompute::recompute(const ChunkStore& store, int64_t chunk) {
   ResidentKV dst = memory_.allocate(model_.kv_shape(c.range.count), dtype_);
   Stopwatch clock;
   model_.prefill_resident(c.tokens, chunks_, &dst);
+  const double wall = clock.seconds();
+  chunks_.push_back(dst);
+  return wall;
+}
+
+double ResidentCompute::recompute_context(const ChunkStore& store) {
+  if (!chunks_.empty())
+    fail("resident recompute of the whole context after ", chunks_.size(), " chunks");
+  const std::vector<int32_t> tokens = context_tokens(store);
+  ResidentKV dst = memory_.allocate(model_.kv_shape(store.context_tokens()), dtype_);
+  Stopwatch clock;
+  model_.prefill_resident(tokens, {}, &dst);
   const double wall = clock.seconds();
   chunks_.push_back(dst);
   return wall;

@@ -103,6 +103,25 @@ double ChunkCompute::recompute(const ChunkStore& store, int64_t chunk, KVCache& 
              : profile_->prefill_seconds(c.range.count, c.range.begin);
 }
 
+double ChunkCompute::recompute_context(const ChunkStore& store, KVCache& context) {
+  if (resident_)
+    return resident_->recompute_context(store);
+  double wall = 0;
+  if (materialize_) {
+    if (model_) {
+      const std::vector<int32_t> tokens = context_tokens(store);
+      Stopwatch clock;
+      PrefillResult r = model_->prefill(tokens, nullptr, false);
+      wall = clock.seconds();
+      copy_rows_into(r.kv, context, 0);
+    } else {
+      copy_rows_into(store.reference(), context, 0);
+    }
+  }
+  return timing_ == ComputeTiming::kMeasured ? wall
+                                             : profile_->prefill_seconds(store.context_tokens(), 0);
+}
+
 double ChunkCompute::question_prefill(const KVCache& context, const std::vector<int32_t>& question,
                                       int64_t question_tokens, int64_t context_tokens) {
   if (timing_ == ComputeTiming::kProfile)
@@ -134,7 +153,28 @@ StreamOutcome stream_context(const ChunkStore& store, Controller& controller, Ne
     out.kv = KVCache::uninitialized(store.reference().shape(), store.reference().dtype());
   std::vector<SentChunk> sent;
   PipelineClock clock;
-  for (int64_t i = 0; i < store.chunk_count(); ++i) {
+  if (controller.whole_context_text()) {
+    // One transfer of all the text, then one prefill of the whole context.
+    uint64_t text_bytes = 0;
+    for (const StoredChunk& c : store.chunks())
+      text_bytes += c.text_bytes;
+    const double start_s = clock.next_start(request.overlap);
+    const double arrival_s = network.transfer(text_bytes, start_s);
+    const double compute_s = compute.recompute_context(store, out.kv);
+    ChunkOutcome whole;
+    whole.chunks = store.chunk_count();
+    whole.bytes = text_bytes;
+    whole.start_s = start_s;
+    whole.arrival_s = arrival_s;
+    whole.compute_s = compute_s;
+    whole.compute_start_s = clock.add(arrival_s, compute_s);
+    out.chunks.push_back(whole);
+    out.recompute_s = compute_s;
+    out.transfer_s = arrival_s - start_s;
+    out.bytes = text_bytes;
+  }
+  for (int64_t i = controller.whole_context_text() ? store.chunk_count() : 0;
+       i < store.chunk_count(); ++i) {
     StreamView view{store, costs, sent, network};
     view.next = i;
     view.now_s = clock.next_start(request.overlap);

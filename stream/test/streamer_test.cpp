@@ -49,19 +49,24 @@ NetworkConfig link(double rate_bps, double rtt_s) {
   return config;
 }
 
-StreamOutcome run(const ChunkStore& store, const std::string& controller_name,
-                  const std::string& controller_options, const NetworkConfig& net, double slo_s,
-                  bool overlap = true, int64_t question_tokens = 32) {
+StreamOutcome run_with(const ChunkStore& store, Controller& controller, const NetworkConfig& net,
+                       double slo_s, bool overlap = true, int64_t question_tokens = 32) {
   HardwareProfile profile = test_profile();
   ChunkCompute compute(ComputeTiming::kProfile, &profile, nullptr, true);
   FluidNetwork network(net);
-  auto controller = make_controller(
-      controller_options.empty() ? controller_name : controller_name + ":" + controller_options);
   StreamRequest request;
   request.question_tokens = question_tokens;
   request.slo_s = slo_s;
   request.overlap = overlap;
-  return stream_context(store, *controller, network, compute, request);
+  return stream_context(store, controller, network, compute, request);
+}
+
+StreamOutcome run(const ChunkStore& store, const std::string& controller_name,
+                  const std::string& controller_options, const NetworkConfig& net, double slo_s,
+                  bool overlap = true, int64_t question_tokens = 32) {
+  auto controller = make_controller(
+      controller_options.empty() ? controller_name : controller_name + ":" + controller_options);
+  return run_with(store, *controller, net, slo_s, overlap, question_tokens);
 }
 
 TEST(Chunking, SplitsWithRemainder) {
@@ -160,21 +165,51 @@ TEST(Streamer, ManyChunksOverlapTransferWithDecode) {
   EXPECT_NEAR(gpu_bound.decode_s, 4 * decode, 1e-12);
 }
 
-TEST(Streamer, TextRecomputesEachChunkOnTopOfTheOnesBefore) {
+// Text for every chunk, chosen chunk by chunk (what an adaptive controller may do).
+class ChunkedTextController : public Controller {
+ public:
+  std::string name() const override { return "chunked-text"; }
+  int choose(const StreamView&) override { return kTextChoice; }
+};
+
+TEST(Streamer, ChunkedTextRecomputesEachChunkOnTopOfTheOnesBefore) {
   ChunkStore store = make_store();
   NetworkConfig net = link(1e9, 0.001);
-  StreamOutcome out = run(store, "text", "", net, 10, false);
   const HardwareProfile p = test_profile();
+  ChunkedTextController controller;
+  StreamOutcome out = run_with(store, controller, net, 10, false);
   double expected = 0, recompute = 0;
   for (const StoredChunk& c : store.chunks()) {
     const double r = p.prefill_seconds(c.range.count, c.range.begin);
     expected += transfer_s(c.text_bytes, net) + r;
     recompute += r;
   }
+  EXPECT_EQ(out.chunks.size(), 4u);
   EXPECT_NEAR(out.ttft_s, expected + p.prefill_seconds(32, 256), 1e-12);
   EXPECT_NEAR(out.recompute_s, recompute, 1e-12);
   EXPECT_EQ(out.decode_s, 0);
   // Without a model, recomputed KV is the reference: exact.
+  const KVCache& ref = store.reference();
+  ASSERT_EQ(out.kv.byte_size(), ref.byte_size());
+  EXPECT_EQ(std::memcmp(out.kv.data(), ref.data(), ref.byte_size()), 0);
+}
+
+TEST(Streamer, TextBaselineSendsAllTextAndPrefillsOnce) {
+  ChunkStore store = make_store();
+  NetworkConfig net = link(1e9, 0.001);
+  StreamOutcome out = run(store, "text", "", net, 10, false);
+  const HardwareProfile p = test_profile();
+  uint64_t bytes = 0;
+  for (const StoredChunk& c : store.chunks())
+    bytes += c.text_bytes;
+  const double recompute = p.prefill_seconds(store.context_tokens(), 0);
+  ASSERT_EQ(out.chunks.size(), 1u);
+  EXPECT_EQ(out.chunks[0].chunks, store.chunk_count());
+  EXPECT_EQ(out.bytes, bytes);
+  EXPECT_NEAR(out.recompute_s, recompute, 1e-12);
+  EXPECT_NEAR(out.ttft_s, transfer_s(bytes, net) + recompute + p.prefill_seconds(32, 256), 1e-12);
+  // One prefill is cheaper than four: each pays the fixed cost.
+  EXPECT_LT(recompute, 4 * p.prefill_fixed_s + p.prefill_seconds(store.context_tokens(), 0));
   const KVCache& ref = store.reference();
   ASSERT_EQ(out.kv.byte_size(), ref.byte_size());
   EXPECT_EQ(std::memcmp(out.kv.data(), ref.data(), ref.byte_size()), 0);

@@ -40,6 +40,7 @@ class TextController : public Controller {
  public:
   std::string name() const override { return "text"; }
   int choose(const StreamView&) override { return kTextChoice; }
+  bool whole_context_text() const override { return true; }
 };
 }  // namespace
 
@@ -60,7 +61,11 @@ CACHEGEN_REGISTER(controller_registry(),
                    "the 8-bit quantization baseline (the store's quant bits=8 encoding)",
                    {}},
                   [](const Options&) { return std::make_unique<QuantController>(); });
-CACHEGEN_REGISTER(controller_registry(), {"text", "recompute the whole context from its text", {}},
+CACHEGEN_REGISTER(controller_registry(),
+                  {"text",
+                   "recompute the whole context from its text: one transfer, one prefill (the "
+                   "paper's baseline)",
+                   {}},
                   [](const Options&) { return std::make_unique<TextController>(); });
 
 }  // namespace cachegen

@@ -89,4 +89,7 @@ class ChunkStore {
   KVCache reference_;
 };
 
+// The context's token ids, chunk after chunk; fails if the store has none.
+std::vector<int32_t> context_tokens(const ChunkStore& store);
+
 }  // namespace cachegen

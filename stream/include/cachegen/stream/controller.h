@@ -55,6 +55,10 @@ class Controller {
   virtual std::string name() const = 0;
   // Returns an encoding index of view.store, or kTextChoice.
   virtual int choose(const StreamView& view) = 0;
+  // True: the streamer sends the whole context's text in one transfer and recomputes it in one
+  // prefill, as the paper measures its text baseline (chunked recompute, kTextChoice per chunk,
+  // stays what an adaptive controller does); choose() is then not asked.
+  virtual bool whole_context_text() const { return false; }
 };
 
 using ControllerRegistry = Registry<Controller>;

@@ -47,6 +47,7 @@ class ResidentCompute {
   // Each appends the chunk's KV and returns its wall seconds (the device finished).
   double decode(const ChunkStore& store, int64_t chunk, int encoding);
   double recompute(const ChunkStore& store, int64_t chunk);  // on top of the chunks so far
+  double recompute_context(const ChunkStore& store);         // all tokens, one prefill
   double question_prefill(const std::vector<int32_t>& question);
   // The chunks so far, joined on the host.
   KVCache assembled() const;

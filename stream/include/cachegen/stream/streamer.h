@@ -46,6 +46,8 @@ class ChunkCompute {
   // reads the chunks before it from there); a ResidentCompute keeps the KV itself instead.
   double decode(const ChunkStore& store, int64_t chunk, int encoding, KVCache& context);
   double recompute(const ChunkStore& store, int64_t chunk, KVCache& context);
+  // The whole context recomputed by one prefill of all its tokens (into `context`).
+  double recompute_context(const ChunkStore& store, KVCache& context);
   double question_prefill(const KVCache& context, const std::vector<int32_t>& question,
                           int64_t question_tokens, int64_t context_tokens);
 
@@ -66,6 +68,7 @@ struct StreamRequest {
 
 struct ChunkOutcome {
   int choice = kTextChoice;  // or a store encoding's index
+  int64_t chunks = 1;        // store chunks it covers: all of them for whole-context text
   uint64_t bytes = 0;
   double start_s = 0;  // transfer requested
   double arrival_s = 0;
