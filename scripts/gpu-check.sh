@@ -79,8 +79,8 @@ fi
 if want tests; then
   echo "== tests: the decoder on CUDA, the resident GPU pipeline"
   export CACHEGEN_REQUIRE_GPU=1
-  { $bin/models_tests --gtest_filter='CudaModel*' &&
-    $bin/experiments_tests --gtest_filter='ResidentCompute*'; } > "$out/tests.txt" 2>&1 || status=1
+  $bin/models_tests --gtest_filter='CudaModel*' > "$out/tests.txt" 2>&1 || status=1
+  $bin/experiments_tests --gtest_filter='ResidentCompute*' >> "$out/tests.txt" 2>&1 || status=1
   grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[       OK|^\[  FAILED" "$out/tests.txt" || tail -20 "$out/tests.txt"
 fi
 

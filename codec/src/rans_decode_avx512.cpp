@@ -15,15 +15,7 @@
 
 #include "cachegen/core/error.h"
 #include "rans_kernels.h"
-
-#if defined(__x86_64__)
-// GCC 12 reports false "may be used uninitialized" inside its own AVX-512 intrinsic headers
-// (clang has no such warning, and would warn about the unknown name).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#endif
+#include "x86_intrinsics.h"
 
 namespace cachegen {
 

@@ -1,13 +1,6 @@
 #include "symbol_lookup.h"
 
-#if defined(__x86_64__)
-// GCC 12 reports false "may be used uninitialized" inside its own AVX-512 intrinsic headers
-// (as in rans_decode_avx512.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#endif
+#include "x86_intrinsics.h"
 
 namespace cachegen {
 
