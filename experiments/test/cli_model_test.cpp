@@ -9,6 +9,8 @@
 #include <string>
 
 #include "cachegen/core/kv_io.h"
+#include "cachegen/models/llama_model.h"
+#include "cachegen/models/tokenizer.h"
 #include "hf_fixtures.h"
 #include "run_cli.h"
 
@@ -38,7 +40,20 @@ TEST(CliModel, KvGenerateAndPerplexity) {
   EXPECT_EQ(cache.shape().layers, 3);
   EXPECT_EQ(cache.shape().kv_heads, 2);
   Result gen = run("generate " + model + " --prompt-file " + dir + "/text.txt --max-new-tokens 5");
-  EXPECT_EQ(gen.exit_code, 0) << gen.output;
+  ASSERT_EQ(gen.exit_code, 0) << gen.output;
+  {  // The reply is the library's greedy continuation (itself checked against transformers).
+    auto llama = LlamaModel::load(dir + "/llama", ModelLoadOptions{"cpu", "", 1});
+    Tokenizer tokenizer = Tokenizer::load(dir + "/llama/tokenizer.json");
+    std::vector<int32_t> ids;
+    if (tokenizer.bos_id() >= 0)
+      ids.push_back(tokenizer.bos_id());
+    for (int32_t id : tokenizer.encode("In the beginning God created the heaven and the earth."))
+      ids.push_back(id);
+    const std::vector<int32_t> greedy =
+        llama->generate(ids, nullptr, 5, static_cast<int32_t>(llama->config().eos_token_id));
+    EXPECT_FALSE(greedy.empty());
+    EXPECT_EQ(gen.output, tokenizer.decode(greedy) + "\n");
+  }
   Result ppl = run("perplexity " + model + " --text " + dir + "/text.txt --json");
   ASSERT_EQ(ppl.exit_code, 0) << ppl.output;
   EXPECT_NE(ppl.output.find("\"perplexity\""), std::string::npos);

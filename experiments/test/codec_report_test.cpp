@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "cachegen/codec/registry.h"
 #include "cachegen/core/synthetic_kv.h"
 
 namespace cachegen {
@@ -25,7 +28,24 @@ TEST(CodecReport, RowsAreConsistent) {
   EXPECT_LT(cg.coding_efficiency, 1.1);
   EXPECT_GT(cg.encode_gbps, 0);
   EXPECT_GT(cg.decode_gbps, 0);
+  // The rate is the fp16 bytes over the measured (fastest of the repeats) time.
+  EXPECT_NEAR(cg.decode_gbps,
+              2.0 * static_cast<double>(kv.shape().elements()) / cg.decode_seconds / 1e9,
+              1e-9 * cg.decode_gbps);
   EXPECT_EQ(cg.elements, kv.shape().elements());
+  // Its error is the KV's own: decode the same chunks and measure.
+  const std::unique_ptr<Codec> codec =
+      make_codec("cachegen", Options::parse("level=2;coder=rans", "test"), context);
+  const KVCache back = decode_file(encode_chunks(*codec, kv, 128, nullptr), "report test", context);
+  double num = 0, den = 0;
+  for (int64_t l = 0; l < kv.shape().layers; ++l)
+    for (int64_t t = 0; t < kv.shape().tokens; ++t)
+      for (int64_t c = 0; c < kv.shape().channels(); ++c) {
+        const double x = kv.at(l, kKey, t, c), y = back.at(l, kKey, t, c);
+        num += (x - y) * (x - y);
+        den += x * x;
+      }
+  EXPECT_NEAR(cg.rel_l2_k, std::sqrt(num / den), 1e-6);
 }
 
 }  // namespace

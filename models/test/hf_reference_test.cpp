@@ -6,13 +6,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cachegen/core/error.h"
+#include "cachegen/core/kv_io.h"
 #include "cachegen/core/safetensors.h"
 #include "cachegen/models/llama_model.h"
 #include "hf_fixtures.h"
@@ -149,6 +152,54 @@ INSTANTIATE_TEST_SUITE_P(Architectures, HfReference,
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
+
+// Safetensors written here, read by the Python `safetensors` package (an independent reader):
+// every value of an f32, f16 and bf16 KV cache, and the metadata.
+TEST(Safetensors, FilesWrittenHereReadByThePythonPackage) {
+  const std::string dir = ::testing::TempDir() + "/st_python_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    KVCache kv(KVShape{2, 3, 2, 4}, dtype);
+    std::vector<float> row(8);
+    for (int64_t l = 0; l < 2; ++l)
+      for (int kind = 0; kind < 2; ++kind)
+        for (int64_t t = 0; t < 3; ++t) {
+          for (size_t c = 0; c < row.size(); ++c)
+            row[c] =
+                static_cast<float>(l * 100 + kind * 10 + t) + 0.125f * static_cast<float>(c) - 3;
+          kv.store_row(l, kind, t, row.data());
+        }
+    const std::string path = dir + "/kv_" + dtype_name(dtype) + ".safetensors";
+    save_kv(path, kv, "test-model");
+    const std::string command =
+        std::string(CACHEGEN_PYTHON) +
+        " -c \"import json,sys; from safetensors import safe_open; f=safe_open(sys.argv[1],'pt'); "
+        "t=f.get_tensor('kv'); print(json.dumps({'meta': f.metadata(), 'dtype': str(t.dtype), "
+        "'shape': list(t.shape), 'values': t.float().flatten().tolist()}))\" " +
+        path;
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[4096];
+    while (fgets(buffer, sizeof(buffer), pipe))
+      output += buffer;
+    ASSERT_EQ(pclose(pipe), 0) << command << "\n" << output;
+    const nlohmann::json j = nlohmann::json::parse(output);
+    EXPECT_EQ(j["meta"]["model"], "test-model");
+    EXPECT_EQ(j["dtype"], dtype == DType::kF32   ? "torch.float32"
+                          : dtype == DType::kF16 ? "torch.float16"
+                                                 : "torch.bfloat16");
+    EXPECT_EQ(j["shape"], nlohmann::json::array({2, 2, 3, 2, 4}));
+    const std::vector<float> values = j["values"].get<std::vector<float>>();
+    ASSERT_EQ(values.size(), 96u);
+    size_t i = 0;
+    for (int64_t l = 0; l < 2; ++l)
+      for (int kind = 0; kind < 2; ++kind)
+        for (int64_t t = 0; t < 3; ++t)
+          for (int64_t c = 0; c < 8; ++c, ++i)
+            EXPECT_EQ(values[i], kv.at(l, kind, t, c)) << dtype_name(dtype) << " element " << i;
+  }
+}
 
 // A checkpoint saved by LlamaModel::save loads back with the same configuration and outputs
 // (config.json written by ModelConfig::to_json).
