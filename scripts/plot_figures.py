@@ -136,20 +136,38 @@ def ttft_vs_bandwidth(rows, out):
     table(out + ".md", ["method"] + [f"{b:g} Gbps" for b in bandwidths], lines)
 
 
-def slo_violation(rows, out):
+def wilson(successes, n, z=1.96):
+    """95% Wilson score interval of a rate (successes of n)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def violation_figure(rows, out, series_of):
+    """SLO violation rate (with 95% Wilson intervals over the traces) and KV error vs SLO, one
+    line per series_of(row)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     series = defaultdict(list)
-    quality_by = defaultdict(list)
-    for (controller, slo), rs in group(rows, "controller", "slo_s").items():
-        violation = 1 - mean(r["slo_met"] for r in rs)
-        series[label(rs[0])].append((float(slo), violation))
-        quality_by[label(rs[0])].append((float(slo), mean(r["kv_relative_error"] for r in rs)))
+    tagged = [dict(r, series=series_of(r)) for r in rows]
+    for (name, slo), rs in group(tagged, "series", "slo_s").items():
+        missed = sum(1 - int(r["slo_met"]) for r in rs)
+        series[name].append((float(slo), missed, len(rs), mean(r["kv_relative_error"] for r in rs)))
     slos = sorted({float(r["slo_s"]) for r in rows})
     for name, points in series.items():
         points.sort()
-        axes[0].plot([p[0] for p in points], [100 * p[1] for p in points], marker="o", label=name)
-        q = sorted(quality_by[name])
-        axes[1].plot([p[0] for p in q], [p[1] for p in q], marker="o", label=name)
+        x = [p[0] for p in points]
+        rate = [100 * p[1] / p[2] for p in points]
+        bounds = [wilson(p[1], p[2]) for p in points]
+        err = [[r - 100 * lo for r, (lo, hi) in zip(rate, bounds)],
+               [100 * hi - r for r, (lo, hi) in zip(rate, bounds)]]
+        axes[0].errorbar(x, rate, yerr=err, marker="o", capsize=3, label=name)
+        axes[1].plot(x, [p[3] for p in points], marker="o", label=name)
+    counts = sorted({p[2] for points in series.values() for p in points})
+    axes[0].set_title(f"{'/'.join(map(str, counts))} traces per point, 95% Wilson intervals",
+                      fontsize=9)
     axes[0].set_xlabel("SLO (s)")
     axes[0].set_ylabel("SLO violations (% of traces)")
     axes[1].set_xlabel("SLO (s)")
@@ -160,10 +178,27 @@ def slo_violation(rows, out):
     save(fig, out)
     lines = []
     for name, points in series.items():
-        by = dict(points)
-        err = dict(quality_by[name])
-        lines.append([name] + [f"{100 * by[s]:.0f}% / {err[s]:.3f}" for s in slos])
-    table(out + ".md", ["method (violations / KV error)"] + [f"SLO {s:g} s" for s in slos], lines)
+        by = {p[0]: p for p in points}
+        cells = []
+        for s in slos:
+            _, missed, n, error = by[s]
+            lo, hi = wilson(missed, n)
+            cells.append(f"{100 * missed / n:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}] / {error:.3f}")
+        lines.append([name] + cells)
+    table(out + ".md", ["method (violations [95% CI] / KV error)"] +
+          [f"SLO {s:g} s" for s in slos], lines)
+
+
+def slo_violation(rows, out):
+    violation_figure(rows, out, label)
+
+
+def adaptive_controller(rows, out):
+    """The controller on the paper's store (CacheGen levels) and with quant8 added."""
+    def series_of(row):
+        store = "levels" if row["codec"] == "cachegen" else "levels + quant8"
+        return f"{store}: {row['controller']}"
+    violation_figure(rows, out, series_of)
 
 
 def codec_ablation(rows, out):
@@ -212,6 +247,7 @@ FIGURES = OrderedDict([
     ("ttft-vs-quality", ttft_vs_quality),
     ("ttft-vs-bandwidth", ttft_vs_bandwidth),
     ("slo-violation", slo_violation),
+    ("adaptive-controller", adaptive_controller),
     ("codec-ablation", codec_ablation),
     ("decode-vs-transfer", decode_vs_transfer),
 ])

@@ -40,7 +40,8 @@ const OptionSchema& run_options() {
                   "oracle"),
       text_option("encoding", "",
                   "a store encoding's name: the fixed controller on it (overrides controller)"),
-      text_option("codec", "", "store only the encodings of this codec"),
+      text_option("codec", "",
+                  "store only the encodings of this codec (all, or empty: every encoding)"),
       text_option("network", "fluid", "the network model (its options are the net.* keys)"),
       number_option("slo_s", 1, 1e-9, 1e9, "TTFT objective; rows say whether it was met"),
       bool_option("overlap", true, "transfers overlap the GPU work of earlier chunks"),
@@ -141,7 +142,8 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
     fail(where("encoding"), "no encoding '", encoding,
          "' in encodings; valid: ", joined(encoding_names));
   }
-  if (!codec.empty() && std::find(codecs.begin(), codecs.end(), codec) == codecs.end())
+  if (!codec.empty() && codec != "all" &&
+      std::find(codecs.begin(), codecs.end(), codec) == codecs.end())
     fail(where("codec"), "no encoding uses codec '", codec,
          "'; the encodings' codecs: ", joined(codecs));
   const std::string hardware = p.run.text("hardware");
@@ -187,7 +189,7 @@ std::vector<EncodingSpec> RunConfig::encodings_for(const RunPoint& point) const 
   const std::string codec = point.run.text("codec"), encoding = point.run.text("encoding");
   std::vector<EncodingSpec> out;
   for (const EncodingSpec& spec : encodings) {
-    if (codec.empty() || spec.codec == codec || spec.name == encoding)
+    if (codec.empty() || codec == "all" || spec.codec == codec || spec.name == encoding)
       out.push_back(spec);
   }
   return out;

@@ -272,6 +272,20 @@ TEST(Streamer, CacheGenAdaptsToAStepDropAndMeetsTheSloFixedMisses) {
   EXPECT_GT(adapted, 0);
 }
 
+TEST(Streamer, CacheGenFirstChunkSmallestIgnoresThePrior) {
+  ChunkStore store = make_store();
+  const double slo = 0.12;
+  StreamOutcome prior = run(store, "cachegen", "prior_mbps=400", step_drop(), slo);
+  StreamOutcome smallest =
+      run(store, "cachegen", "prior_mbps=400;first_chunk=smallest", step_drop(), slo);
+  EXPECT_EQ(prior.chunks.front().choice, 0);
+  const int last = static_cast<int>(store.encodings().size()) - 1;
+  EXPECT_TRUE(smallest.chunks.front().choice == last ||
+              smallest.chunks.front().choice == kTextChoice)
+      << smallest.chunks.front().choice;
+  EXPECT_LE(smallest.chunks.front().bytes, prior.chunks.front().bytes);
+}
+
 // (SLO missed, total quality loss, TTFT): lower is better, in that order.
 std::tuple<int, int64_t, double> grade(const StreamOutcome& out, bool met_first) {
   int64_t loss = 0;

@@ -2,6 +2,11 @@
 // holds, and give every remaining chunk an equal share of the SLO budget left; send the next
 // chunk in the best-quality encoding whose expected delay fits its share, or as text when
 // recomputing it is expected to finish sooner than fetching that encoding.
+//
+// The first chunk has no measurement to go on. `first_chunk=prior` assumes `prior_mbps`;
+// `first_chunk=smallest` sends it in the store's smallest encoding (or text, if recomputing it
+// is expected to be faster at the prior). Neither looks at the trace: configs/paper/
+// adaptive-controller.yaml measures both, and priors at the trace family's low end and mean.
 #include <limits>
 
 #include "cachegen/core/registry.h"
@@ -12,7 +17,8 @@ namespace cachegen {
 namespace {
 class CacheGenController : public Controller {
  public:
-  CacheGenController(double prior_bps, int64_t window) : prior_bps_(prior_bps), window_(window) {}
+  CacheGenController(double prior_bps, int64_t window, bool first_smallest)
+      : prior_bps_(prior_bps), window_(window), first_smallest_(first_smallest) {}
   std::string name() const override { return "cachegen"; }
 
   int choose(const StreamView& view) override {
@@ -28,7 +34,9 @@ class CacheGenController : public Controller {
         (view.slo_s - view.costs.question_s - view.now_s) / static_cast<double>(view.remaining());
     const auto encodings = static_cast<int>(view.store.encodings().size());
     int choice = encodings - 1;  // nothing fits: the smallest encoding
-    for (int encoding = 0; encoding < encodings; ++encoding) {
+    const bool first = view.sent.empty();
+    for (int encoding = first && first_smallest_ ? encodings : 0; encoding < encodings;
+         ++encoding) {
       if (done_s(encoding) - view.now_s <= budget) {
         choice = encoding;
         break;
@@ -52,6 +60,7 @@ class CacheGenController : public Controller {
 
   double prior_bps_;
   int64_t window_;
+  bool first_smallest_;
 };
 }  // namespace
 
@@ -62,10 +71,14 @@ CACHEGEN_REGISTER(
      "when recompute is faster",
      {integer_option("prior_mbps", 1000, 1, 100'000'000,
                      "throughput assumed before the first chunk arrives (Mbps)"),
-      integer_option("window", 1, 1, 1000, "chunks averaged in the throughput estimate")}},
+      integer_option("window", 1, 1, 1000, "chunks averaged in the throughput estimate"),
+      choice_option(
+          "first_chunk", "prior", {"prior", "smallest"},
+          "the first chunk: the best encoding that fits at prior_mbps, or the smallest")}},
     [](const Options& options) {
       return std::make_unique<CacheGenController>(
-          1e6 * static_cast<double>(options.integer("prior_mbps")), options.integer("window"));
+          1e6 * static_cast<double>(options.integer("prior_mbps")), options.integer("window"),
+          options.text("first_chunk") == "smallest");
     });
 
 }  // namespace cachegen
