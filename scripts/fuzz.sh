@@ -4,16 +4,18 @@
 # results/fuzz/work/<target>/ (git-ignored; later runs go on from them); a crash, leak or sanitizer report fails the script and leaves the input in
 # results/fuzz/: add it to the target's corpus directory, where every build replays it as a
 # regression test (ctest fuzz_replay.<target>).
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors container trace run_config tokenizer
-#                                            model_config
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors container profile trace
+#                                            run_config hardware_profile tokenizer model_config
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
-declare -A module=([safetensors]=core [container]=codec [trace]=netsim [run_config]=experiments
-                   [tokenizer]=models [model_config]=models)
+declare -A module=([safetensors]=core [container]=codec [profile]=codec [trace]=netsim
+                   [run_config]=experiments [hardware_profile]=experiments [tokenizer]=models
+                   [model_config]=models)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors container trace run_config tokenizer model_config)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors container profile trace run_config hardware_profile
+                                     tokenizer model_config)
 cmake --preset fuzz >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}")
 mkdir -p results/fuzz
