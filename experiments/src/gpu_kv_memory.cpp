@@ -1,5 +1,6 @@
 #include "gpu_kv_memory.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "cachegen/core/error.h"
@@ -130,6 +131,8 @@ ResidentPipeline resident_pipeline_for(LanguageModel& model) {
     fail("model '", model.name(), "' runs on ", model.device(), ", but ", why);
   out.memory = make_gpu_kv_memory();
   out.compute = std::make_unique<ResidentCompute>(*out.memory, model);
+  std::fprintf(stderr, "measured timing keeps the KV on the device: %s\n",
+               out.compute->description().c_str());
   return out;
 }
 
