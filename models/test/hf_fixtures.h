@@ -8,11 +8,29 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
 namespace cachegen {
+
+// A shell command's exit status (as pclose gives it) and standard output.
+struct CommandOutput {
+  int status = -1;
+  std::string output;
+};
+inline CommandOutput run_command(const std::string& command) {
+  CommandOutput out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe)
+    return out;
+  char buffer[4096];
+  while (fgets(buffer, sizeof(buffer), pipe))
+    out.output += buffer;
+  out.status = pclose(pipe);
+  return out;
+}
 
 // The directory holding `what` ("reference", "tokenizers" or "smollm2"), or "" if generating it
 // failed.

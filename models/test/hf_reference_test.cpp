@@ -177,14 +177,9 @@ TEST(Safetensors, FilesWrittenHereReadByThePythonPackage) {
         "t=f.get_tensor('kv'); print(json.dumps({'meta': f.metadata(), 'dtype': str(t.dtype), "
         "'shape': list(t.shape), 'values': t.float().flatten().tolist()}))\" " +
         path;
-    FILE* pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string output;
-    char buffer[4096];
-    while (fgets(buffer, sizeof(buffer), pipe))
-      output += buffer;
-    ASSERT_EQ(pclose(pipe), 0) << command << "\n" << output;
-    const nlohmann::json j = nlohmann::json::parse(output);
+    const CommandOutput result = run_command(command);
+    ASSERT_EQ(result.status, 0) << command << "\n" << result.output;
+    const nlohmann::json j = nlohmann::json::parse(result.output);
     EXPECT_EQ(j["meta"]["model"], "test-model");
     EXPECT_EQ(j["dtype"], dtype == DType::kF32   ? "torch.float32"
                           : dtype == DType::kF16 ? "torch.float16"

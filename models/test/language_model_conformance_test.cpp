@@ -18,6 +18,7 @@
 
 #include "cachegen/core/error.h"
 #include "cachegen/core/language_model.h"
+#include "hf_fixtures.h"
 
 namespace cachegen {
 namespace {
@@ -189,14 +190,9 @@ TEST_P(LanguageModelConformance, PerplexityMatchesTransformersOnItsCheckpoint) {
   std::ofstream(text) << kText;
   const std::string command = std::string(CACHEGEN_PYTHON) + " " + CACHEGEN_SOURCE_DIR +
                               "/scripts/hf_perplexity.py " + directory + " " + text;
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[256];
-  while (fgets(buffer, sizeof(buffer), pipe))
-    output += buffer;
-  ASSERT_EQ(pclose(pipe), 0) << command << "\n" << output;
-  const double reference = nlohmann::json::parse(output).at("perplexity").get<double>();
+  const CommandOutput result = run_command(command);
+  ASSERT_EQ(result.status, 0) << command << "\n" << result.output;
+  const double reference = nlohmann::json::parse(result.output).at("perplexity").get<double>();
   const std::vector<double> log_probs = model().log_probs(tokens(), nullptr);
   double total = 0;
   for (double lp : log_probs)
