@@ -101,7 +101,7 @@ TEST(ResidentCompute, RefusesMisuse) {
   Fixture& f = fixture();
   std::unique_ptr<KVMemory> memory = make_host_kv_memory();
   ResidentCompute resident(*memory, *f.model);
-  resident.begin(*f.store, f.store->reference().dtype());
+  resident.begin(f.store->reference().dtype());
   EXPECT_THROW(resident.decode(*f.store, 1, 0), Error);  // chunk 1 before chunk 0
   EXPECT_THROW(ChunkCompute(ComputeTiming::kProfile, nullptr, f.model.get(), true, &resident),
                Error);

@@ -53,8 +53,7 @@ std::string ResidentCompute::description() const {
   return memory_.description() + "; model on " + model_.device();
 }
 
-void ResidentCompute::begin(const ChunkStore& store, DType dtype) {
-  (void)store;
+void ResidentCompute::begin(DType dtype) {
   memory_.release();
   chunks_.clear();
   dtype_ = dtype;
@@ -125,25 +124,25 @@ CostEstimates ResidentCompute::measure_estimates(const ChunkStore& store, DType 
   CostEstimates costs;
   const auto encodings = static_cast<int>(store.encodings().size());
   // Warm-up, untimed: chunk 0 once in every encoding and recomputed once.
-  begin(store, dtype);
+  begin(dtype);
   ResidentKV scratch;
   for (int e = 0; e < encodings; ++e)
     decode_into(store, 0, e, &scratch);
   recompute(store, 0);
   for (int64_t i = 0; i < store.chunk_count(); ++i) {
-    begin(store, dtype);
+    begin(dtype);
     std::vector<double> decode_s;
     for (int e = 0; e < encodings; ++e)  // a decode does not read the chunks before it
       decode_s.push_back(decode_into(store, i, e, &scratch));
     costs.decode_s.push_back(std::move(decode_s));
   }
-  begin(store, dtype);
+  begin(dtype);
   for (int64_t i = 0; i < store.chunk_count(); ++i)
     costs.recompute_s.push_back(recompute(store, i));
   const StoredChunk& last = store.chunks().back();
   costs.question_s = costs.recompute_s.back() * static_cast<double>(question_tokens) /
                      static_cast<double>(last.range.count);
-  begin(store, dtype);
+  begin(dtype);
   return costs;
 }
 

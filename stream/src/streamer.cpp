@@ -145,7 +145,7 @@ StreamOutcome stream_context(const ChunkStore& store, Controller& controller, Ne
   const CostEstimates costs = compute.estimates(store, question_tokens);
   ResidentCompute* resident = compute.resident();
   if (resident)
-    resident->begin(store, store.reference().dtype());
+    resident->begin(store.reference().dtype());
   // The context's KV on the host, assembled chunk by chunk in place (materialize, without a
   // resident pipeline); every token is written before the question reads it.
   StreamOutcome out;

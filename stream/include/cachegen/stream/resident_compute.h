@@ -43,7 +43,7 @@ class ResidentCompute {
 
   std::string description() const;
   // Forgets the previous request's chunks; the KV will be kept in `dtype`.
-  void begin(const ChunkStore& store, DType dtype);
+  void begin(DType dtype);
   // Each appends the chunk's KV and returns its wall seconds (the device finished).
   double decode(const ChunkStore& store, int64_t chunk, int encoding);
   double recompute(const ChunkStore& store, int64_t chunk);  // on top of the chunks so far
