@@ -70,7 +70,7 @@ def size_vs_quality(rows, out):
         metric, q = quality(rs)
         kl = mean(r["kl"] for r in rs)
         codec = rs[0]["codec_used"]
-        marker = {"quant": "s", "kivi": "^", "cachegen": "o"}.get(codec, "x")
+        marker = {"quant": "s", "kivi": "^", "cachegen": "o", "kvtc": "D"}.get(codec, "x")
         axes[0].scatter(bits, q, marker=marker, s=50)
         axes[0].annotate(encoding, (bits, q), textcoords="offset points", xytext=(4, 4), fontsize=8)
         axes[1].scatter(bits, kl, marker=marker, s=50)

@@ -95,7 +95,7 @@ def size_vs_quality(rows, out, title):
               ("top1", "top-1 agreement with uncompressed KV")]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for encoding, s in stats.items():
-        marker = {"quant": "s", "kivi": "^", "cachegen": "o"}.get(s["codec"], "x")
+        marker = {"quant": "s", "kivi": "^", "cachegen": "o", "kvtc": "D"}.get(s["codec"], "x")
         x = s["bits"][0]
         for ax, (key, _) in zip(axes, panels):
             if metric != "perplexity" and key == "loss":
@@ -225,6 +225,10 @@ FIGURES = OrderedDict([
         rows, out, "SmolLM2-135M, 2K-token contexts, next 256 tokens scored")),
     ("size-vs-perplexity-8k", lambda rows, out: size_vs_quality(
         rows, out, "SmolLM2-135M, 7,936-token contexts, next 256 tokens scored")),
+    ("kvtc-2k", lambda rows, out: size_vs_quality(
+        rows, out, "SmolLM2-135M, 2K-token contexts: kvtc (PCA + rate allocation) beside CacheGen")),
+    ("kvtc-size-vs-quality", lambda rows, out: size_vs_quality(
+        rows, out, "Built-in model, 1K-token line retrieval: kvtc beside CacheGen")),
     ("needle-2k", lambda rows, out: size_vs_quality(
         rows, out, "SmolLM2-135M, needle in 2K tokens of real text")),
     ("ttft-vs-quality", lambda rows, out: ttft_vs_quality(

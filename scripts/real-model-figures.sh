@@ -27,6 +27,14 @@ if [ ! -f "$profile" ]; then
     "$scratch"/kv*.safetensors
   mv "$profile.partial" "$profile"
 fi
+# The kvtc calibrations of kvtc-2k.yaml, from the same calibration text (10 windows of 2K
+# tokens): PCA per (layer, kind) with keys un-rotated, and the ablations' variants.
+for spec in "pca-l1:" "pca-l1-norope:--rope off" "identity-l1:--transform identity" \
+            "pca-l5:--layers-per-basis 5"; do
+  calibration=results/real-text/$model-${spec%%:*}.kvtc
+  [ -f "$calibration" ] || build/bin/cachegen calibrate --model $model --max-windows 10 \
+    --text results/real-text/calibration.txt --out "$calibration" ${spec#*:}
+done
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=($(ls configs/real-model/*.yaml | xargs -n1 basename | sed 's/\.yaml$//'))
 for name in "${names[@]}"; do

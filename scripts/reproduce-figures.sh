@@ -13,6 +13,13 @@ for i in 1 2 3 4 5 6 7 8; do
   build/bin/cachegen trace gen --kind uniform --low-gbps 0.1 --high-gbps 10 --interval-s 0.2 \
     --duration-s 30 --seed $i --out configs/paper/traces/uniform-$i.csv
 done
+# kvtc-size-vs-quality's calibration: line-retrieval records of other seeds than the evaluated.
+if [ ! -f results/builtin-data/builtin-pca-l1.kvtc ]; then
+  build/bin/cachegen retrieval-text --records 40 --lines 60 --seed 1000 \
+    > results/builtin-data/kvtc-calibration.txt
+  build/bin/cachegen calibrate --model builtin --window-tokens 1024 \
+    --text results/builtin-data/kvtc-calibration.txt --out results/builtin-data/builtin-pca-l1.kvtc
+fi
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=($(ls configs/paper/*.yaml | xargs -n1 basename | sed 's/\.yaml$//'))
 for name in "${names[@]}"; do
@@ -22,4 +29,12 @@ for name in "${names[@]}"; do
   mkdir -p "results/paper/runs/$name"
   cp "results/runs/$name"/{config.yaml,runs.csv,summary.json} "results/paper/runs/$name/"
 done
-.venv/bin/python scripts/plot_figures.py results/runs results/paper "${names[@]}"
+# kvtc-size-vs-quality is plotted with 95% bootstrap intervals by the real-model plotter.
+paper_names=() interval_names=()
+for name in "${names[@]}"; do
+  if [ "$name" = kvtc-size-vs-quality ]; then interval_names+=("$name"); else paper_names+=("$name"); fi
+done
+[ ${#paper_names[@]} -eq 0 ] ||
+  .venv/bin/python scripts/plot_figures.py results/runs results/paper "${paper_names[@]}"
+[ ${#interval_names[@]} -eq 0 ] ||
+  .venv/bin/python scripts/plot_real_model.py results/runs results/paper "${interval_names[@]}"

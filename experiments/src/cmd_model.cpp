@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cachegen/codec/kvtc_calibration.h"
 #include "cachegen/core/byte_io.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/kv_io.h"
@@ -76,6 +77,66 @@ int run_kv(int argc, char** argv) {
               seconds);
   return 0;
 }
+
+#if CACHEGEN_WITH_KVTC
+int run_calibrate(int argc, char** argv) {
+  CliArgs args("calibrate", argc, argv,
+               with_model_flags({"text", "out", "window-tokens", "layers-per-basis", "transform",
+                                 "rope", "sinks", "max-windows"}),
+               {});
+  args.expect_positionals(
+      0, 0,
+      "[--model NAME|DIR] --text FILE [--text FILE ...] --out FILE.kvtc "
+      "[--window-tokens 2048] [--layers-per-basis 1] [--transform pca|identity] "
+      "[--rope on|off] [--sinks 4] [--max-windows N]");
+  const std::vector<std::string> texts = args.get_all("text");
+  const std::string out = args.get("out", "");
+  if (texts.empty() || out.empty())
+    fail("cachegen calibrate: --text FILE (one or more) and --out FILE are required");
+  const std::string rope = args.get("rope", "on");
+  if (rope != "on" && rope != "off")
+    fail("cachegen calibrate: --rope must be on or off, not '", rope, "'");
+  LoadedModel m = load(args);
+  KvtcCalibrationSettings settings;
+  settings.layers_per_basis = args.get_int("layers-per-basis", 1);
+  settings.transform = args.get("transform", "pca");
+  settings.undo_rope = rope == "on";
+  settings.sinks = args.get_int("sinks", 4);
+  const int64_t window = args.get_int("window-tokens", 2048);
+  const int64_t max_windows = args.get_int("max-windows", 1 << 30);
+  if (window < 8)
+    fail("cachegen calibrate: --window-tokens must be at least 8");
+  KvtcCalibrator calibrator(m.model->kv_shape(0), key_rotation(m.model->config()), settings,
+                            static_cast<int>(args.get_int("threads", 0)));
+  // Each text is cut into windows of `window` tokens (BOS first), each prefilled on its own
+  // from position 0, as a context would be.
+  int64_t windows = 0, tokens = 0;
+  Stopwatch timer;
+  for (const std::string& path : texts) {
+    const std::vector<int32_t> body = m.tokenizer.encode(text_file(path));
+    for (size_t start = 0; start < body.size() && windows < max_windows;
+         start += static_cast<size_t>(window)) {
+      std::vector<int32_t> ids;
+      if (m.tokenizer.bos_id() >= 0)
+        ids.push_back(m.tokenizer.bos_id());
+      const size_t end = std::min(body.size(), start + static_cast<size_t>(window) - ids.size());
+      ids.insert(ids.end(), body.begin() + static_cast<long>(start),
+                 body.begin() + static_cast<long>(end));
+      if (ids.size() < 8)
+        break;
+      calibrator.add(m.model->prefill(ids, nullptr, false).kv, 0);
+      ++windows;
+      tokens += static_cast<int64_t>(ids.size());
+    }
+  }
+  const KvtcCalibration calibration = calibrator.finish();
+  write_file_atomic(out, calibration.serialize());
+  std::printf("%s: kvtc calibration %s [%s], %lld windows, %lld tokens, %.1f s\n", out.c_str(),
+              calibration.id.c_str(), calibration.params().c_str(), static_cast<long long>(windows),
+              static_cast<long long>(tokens), timer.seconds());
+  return 0;
+}
+#endif
 
 int run_generate(int argc, char** argv) {
   CliArgs args("generate", argc, argv, with_model_flags({"prompt-file", "max-new-tokens"}), {});

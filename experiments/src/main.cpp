@@ -36,6 +36,10 @@ const Subcommand kSubcommands[] = {
      "load one context through the streaming engine; print TTFT, choices and quality"},
 #if CACHEGEN_HAVE_TORCH
     {"kv", cachegen::run_kv, "prefill a text with a model and write its KV cache"},
+#if CACHEGEN_WITH_KVTC
+    {"calibrate", cachegen::run_calibrate,
+     "kvtc calibration: PCA of a model's KV on texts (--text FILE... --out FILE)"},
+#endif
     {"generate", cachegen::run_generate, "greedy generation from a prompt file"},
     {"perplexity", cachegen::run_perplexity, "a model's perplexity on a text (--json)"},
     {"train", cachegen::run_train, "train a small decoder from a YAML recipe"},

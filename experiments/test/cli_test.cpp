@@ -59,6 +59,39 @@ TEST(Cli, EncodeInspectDecodeRoundTrip) {
   EXPECT_EQ(std::memcmp(x.data(), y.data(), x.byte_size()), 0);
 }
 
+#if CACHEGEN_WITH_KVTC && CACHEGEN_HAVE_TORCH
+// calibrate -> kv -> encode (kvtc with the calibration) -> decode (finding it by id) on the
+// built-in model: the calibration undoes the model's own RoPE, and the file is deterministic.
+TEST(Cli, CalibrateThenEncodeAndDecodeWithKvtc) {
+  const std::string text = temp("calibration.txt"), cal = temp("builtin.kvtc"),
+                    again = temp("again.kvtc"), kv = temp("builtin.safetensors"),
+                    enc = temp("kvtc.cgkv"), out = temp("kvtc.safetensors");
+  {
+    std::ofstream f(text);
+    for (int i = 0; i < 40; ++i)
+      f << "Line " << i << ": the quick brown fox jumps over the lazy dog near river " << i * 7
+        << ".\n";
+  }
+  for (const std::string& file : {cal, again}) {
+    Result c = run("calibrate --model builtin --threads 1 --window-tokens 128 --text " + text +
+                   " --out " + file);
+    ASSERT_EQ(c.exit_code, 0) << c.output;
+    EXPECT_NE(c.output.find("rope=on"), std::string::npos) << c.output;
+  }
+  EXPECT_EQ(read_file(cal), read_file(again));
+  ASSERT_EQ(run("kv --model builtin --threads 1 --text " + text + " --out " + kv).exit_code, 0);
+  Result e = run("encode --codec kvtc --opt bits=3 --opt calibration=" + cal +
+                 " --chunk-tokens 128 " + kv + " " + enc);
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  Result missing = run("decode " + enc + " " + out);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.output.find("calibration"), std::string::npos) << missing.output;
+  Result d = run("decode --profile " + cal + " " + enc + " " + out);
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_LT(kv_relative_error(load_kv(out), load_kv(kv)), 0.25);
+}
+#endif
+
 TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
   std::string kv = temp("kv2.safetensors"), enc = temp("kv2.cgkv"), out = temp("never.safetensors");
   ASSERT_EQ(run("synth-kv --layers 2 --tokens 20 --kv-heads 1 --head-dim 8 --out " + kv).exit_code,

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cachegen/core/error.h"
+#include "cachegen/models/llama_model.h"
+
 namespace cachegen {
 
 namespace {
@@ -103,6 +106,20 @@ RopeFrequencies rope_frequencies(const ModelConfig& c, int64_t seq_len) {
       out.inv_freq = llama3_inv_freq(default_inv_freq(c.rope_theta, d), s).to(at::kFloat);
       break;
   }
+  return out;
+}
+
+KeyRotation key_rotation(const ModelConfig& config) {
+  if (config.rope_scaling.type == RopeType::kDynamic) {
+    fail("model '", config.model_type,
+         "': dynamic RoPE rotates cached keys by frequencies that "
+         "depend on the sequence length; a codec cannot undo it from positions alone");
+  }
+  RopeFrequencies frequencies = rope_frequencies(config, config.max_position_embeddings);
+  at::Tensor inv_freq = frequencies.inv_freq.contiguous();
+  KeyRotation out;
+  out.inv_freq.assign(inv_freq.data_ptr<float>(), inv_freq.data_ptr<float>() + inv_freq.numel());
+  out.attention_scaling = static_cast<float>(frequencies.attention_scaling);
   return out;
 }
 

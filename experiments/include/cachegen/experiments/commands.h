@@ -18,6 +18,7 @@ int run_merge(int argc, char** argv);
 int run_list(int argc, char** argv);
 #if CACHEGEN_HAVE_TORCH
 int run_kv(int argc, char** argv);
+int run_calibrate(int argc, char** argv);  // needs CACHEGEN_WITH_KVTC
 int run_generate(int argc, char** argv);
 int run_perplexity(int argc, char** argv);
 int run_train(int argc, char** argv);

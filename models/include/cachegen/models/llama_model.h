@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "cachegen/core/key_rotation.h"
 #include "cachegen/core/language_model.h"
 #include "cachegen/models/model_config.h"
 
@@ -42,6 +43,11 @@ struct ModelLoadOptions {
   int threads = 0;                 // CPU threads for libtorch (0 = all cores)
   std::string attention = "auto";  // "blocked", "fused" or "auto" (fused on CUDA, else blocked)
 };
+
+// The rotation a model of `config` applies to the keys it caches (RoPE's frequencies and yarn's
+// scaling), for codecs that undo it. Throws for dynamic RoPE, whose frequencies change with the
+// sequence length, so that one cached key's rotation is not a function of its position alone.
+KeyRotation key_rotation(const ModelConfig& config);
 
 class LlamaModel : public LanguageModel {
  public:
