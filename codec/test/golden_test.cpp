@@ -37,6 +37,9 @@ const GoldenCase kCases[] = {
     {"cachegen-ac", "cachegen", "level=2;coder=ac"},
     {"cachegen-delta", "cachegen", "level=2;delta=on;delta_group=4"},
     {"cachegen-precision10", "cachegen", "level=2;precision=10;lanes=8;lane_channels=1"},
+#if CACHEGEN_WITH_KVTC
+    {"kvtc-identity", "kvtc", "bits=3;window=8"},  // (a calibrated kvtc needs its file)
+#endif
 };
 
 bool updating() {
