@@ -227,21 +227,37 @@ FIGURES = OrderedDict([
         rows, out, "SmolLM2-135M, 7,936-token contexts, next 256 tokens scored")),
     ("kvtc-2k", lambda rows, out: size_vs_quality(
         rows, out, "SmolLM2-135M, 2K-token contexts: kvtc (PCA + rate allocation) beside CacheGen")),
+    ("kvtc-layers-2k", lambda rows, out: size_vs_quality(
+        rows + rows_of("kvtc-2k", ("quant8", "cg3", "cg2", "cg1", "kvtc-1.35", "kvtc-1.35-l5")),
+        out, "SmolLM2-135M, 2K-token contexts: kvtc with a basis per 1, 5, 10 or 30 layers")),
     ("kvtc-size-vs-quality", lambda rows, out: size_vs_quality(
         rows, out, "Built-in model, 1K-token line retrieval: kvtc beside CacheGen")),
     ("needle-2k", lambda rows, out: size_vs_quality(
         rows, out, "SmolLM2-135M, needle in 2K tokens of real text")),
     ("ttft-vs-quality", lambda rows, out: ttft_vs_quality(
         rows, out, "SmolLM2-135M, 2K-token needle contexts, measured on this CPU")),
+    ("ttft-vs-quality-kvtc", lambda rows, out: ttft_vs_quality(
+        rows, out, "SmolLM2-135M, 2K-token needle contexts, kvtc as store levels, this CPU")),
     ("context-length", lambda rows, out: context_length(
         rows, out, "SmolLM2-135M, context-length sensitivity")),
 ])
 
 
+RUNS_DIR = "results/runs/real-model"
+
+
+def rows_of(name, encodings):
+    """Rows of another run in RUNS_DIR (the same contexts) for these encodings: to set a run's
+    points beside others without running them again."""
+    return [r for r in load(RUNS_DIR, name) if r["encoding_used"] in encodings]
+
+
 def main():
+    global RUNS_DIR
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     runs_dir, out_dir = sys.argv[1], sys.argv[2]
+    RUNS_DIR = runs_dir
     plot_all(FIGURES, runs_dir, out_dir, sys.argv[3:])
     if os.path.exists(os.path.join(runs_dir, "size-vs-perplexity-2k", "runs.csv")):
         paper_comparison(runs_dir, os.path.join(out_dir, "paper-vs-smollm2.md"))

@@ -27,10 +27,11 @@ if [ ! -f "$profile" ]; then
     "$scratch"/kv*.safetensors
   mv "$profile.partial" "$profile"
 fi
-# The kvtc calibrations of kvtc-2k.yaml, from the same calibration text (10 windows of 2K
+# The kvtc calibrations of kvtc-2k.yaml and kvtc-layers-2k.yaml, from the same calibration text (10 windows of 2K
 # tokens): PCA per (layer, kind) with keys un-rotated, and the ablations' variants.
 for spec in "pca-l1:" "pca-l1-norope:--rope off" "identity-l1:--transform identity" \
-            "pca-l5:--layers-per-basis 5"; do
+            "pca-l5:--layers-per-basis 5" "pca-l10:--layers-per-basis 10" \
+            "pca-l30:--layers-per-basis 30"; do
   calibration=results/real-text/$model-${spec%%:*}.kvtc
   [ -f "$calibration" ] || build/bin/cachegen calibrate --model $model --max-windows 10 \
     --text results/real-text/calibration.txt --out "$calibration" ${spec#*:}
