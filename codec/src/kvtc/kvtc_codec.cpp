@@ -149,6 +149,15 @@ struct ComponentMeta {
     choice.assign(n, 0);
     table.assign(n, 0);
   }
+  // The components of `domain` (d each) that are coded (choice > 0), in basis order.
+  std::vector<int64_t> coded(int64_t domain, int64_t d) const {
+    std::vector<int64_t> out;
+    for (int64_t k = 0; k < d; ++k) {
+      if (choice[static_cast<size_t>(domain * d + k)] > 0)
+        out.push_back(k);
+    }
+    return out;
+  }
   float step(size_t j) const { return half_to_float(unit[j]) * step_factor(choice[j]); }
 };
 
@@ -424,11 +433,7 @@ class KvtcCodec : public Codec {
 
   DomainCode encode_domain(const float* coefficients, int64_t rows, int64_t d, int64_t domain,
                            const ComponentMeta& meta) const {
-    std::vector<int64_t> coded;
-    for (int64_t k = 0; k < d; ++k) {
-      if (meta.choice[static_cast<size_t>(domain * d + k)] > 0)
-        coded.push_back(k);
-    }
+    const std::vector<int64_t> coded = meta.coded(domain, d);
     DomainCode out;
     if (coded.empty() || rows == 0)
       return out;
@@ -520,15 +525,15 @@ class KvtcCodec : public Codec {
       }
     }
     // Streams per domain follow from the coded components.
-    std::vector<int64_t> coded_count(static_cast<size_t>(domains), 0);
+    std::vector<std::vector<int64_t>> coded(static_cast<size_t>(domains));
     int64_t stream_count = 0;
     for (int64_t domain = 0; domain < domains; ++domain) {
-      for (int64_t k = 0; k < d; ++k)
-        coded_count[static_cast<size_t>(domain)] +=
-            meta.choice[static_cast<size_t>(domain * d + k)] > 0;
-      if (rows > 0 && coded_count[static_cast<size_t>(domain)] > 0) {
+      coded[static_cast<size_t>(domain)] = meta.coded(domain, d);
+      if (rows > 0) {
         domain_streams[static_cast<size_t>(domain)] =
-            round_up(coded_count[static_cast<size_t>(domain)], kStreamColumns) / kStreamColumns;
+            round_up(static_cast<int64_t>(coded[static_cast<size_t>(domain)].size()),
+                     kStreamColumns) /
+            kStreamColumns;
       }
       stream_count += domain_streams[static_cast<size_t>(domain)];
     }
@@ -545,13 +550,8 @@ class KvtcCodec : public Codec {
     // Symbols of every domain ([rows, width] each, width = coded components padded to whole
     // streams), then per domain the reconstruction. Streams all have the same shape, so the
     // vector rANS kernel decodes them kDecodeBatch at a time.
-    std::vector<std::vector<int64_t>> coded(static_cast<size_t>(domains));
     std::vector<int64_t> symbol_offset(static_cast<size_t>(domains) + 1, 0);
     for (int64_t domain = 0; domain < domains; ++domain) {
-      for (int64_t k = 0; k < d; ++k) {
-        if (meta.choice[static_cast<size_t>(domain * d + k)] > 0)
-          coded[static_cast<size_t>(domain)].push_back(k);
-      }
       symbol_offset[static_cast<size_t>(domain) + 1] =
           symbol_offset[static_cast<size_t>(domain)] +
           rows * domain_streams[static_cast<size_t>(domain)] * kStreamColumns;
