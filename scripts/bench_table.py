@@ -3,7 +3,8 @@
 codec, encode / decode / decode_into GB/s on 1 and all threads; then the rANS coder alone. With
 repetitions, each cell is the median over them (this machine's speed drifts between runs).
 
-usage: scripts/bench_table.py results/codec/bench.json > results/codec/bench.md
+usage: scripts/bench_table.py results/codec/bench.json [more.json...] > results/codec/bench.md
+(later files add rows: scripts/codec-tables.sh adds kvtc on a real model's KV)
 """
 import json
 import sys
@@ -19,17 +20,27 @@ def op_of(name):
     return None
 
 
-def main(path):
-    with open(path) as f:
-        data = json.load(f)
+def medians(data):
     benchmarks = data["benchmarks"]
     if any(b.get("aggregate_name") == "median" for b in benchmarks):
         benchmarks = [b for b in benchmarks if b.get("aggregate_name") == "median"]
-    rows, order, coder = {}, [], []
-    for b in benchmarks:
+    return benchmarks
+
+
+def main(paths):
+    files = []
+    for path in paths:
+        with open(path) as f:
+            files.append(json.load(f))
+    data = files[0]
+    rows, order, coder, synthesis = {}, [], [], []
+    for b in [b for f in files for b in medians(f)]:
         label = b.get("label", "")
         if b["name"].startswith("BM_Rans"):
             coder.append((label, b["GB/s"], b["bits/el"]))
+            continue
+        if b["name"].startswith("BM_KvtcSynthesis"):
+            synthesis.append((label, b["GB/s"]))
             continue
         op = op_of(b["name"])
         if op is None:  # zstd rows carry their own names below
@@ -59,8 +70,17 @@ def main(path):
         print(f"| {name} | {r['bits']:.3f} | " + " | ".join(cells) + " |")
     if any(name.startswith("kvtc") for name in order):
         print("\nkvtc rows: a SmolLM2-135M-shaped chunk (1536 tokens, 30 layers, 3 x 64), f16, "
-              "1.35 bits per coded element; pca: one basis per (layer, kind), d = 192, "
-              "calibrated on another synthetic sample.")
+              "1.35 bits per coded element; pca: one basis per (layer, kind), d = 192. "
+              "synthetic-kv: the synthetic generator's KV, the basis calibrated on another "
+              "synthetic sample; real-kv: SmolLM2-135M's KV of a held-out document, the basis "
+              "`cachegen calibrate`d on the calibration texts (scripts/codec-tables.sh).")
+    if synthesis:
+        print("\nkvtc's inverse transform alone (1536 tokens x 160 coded components -> d = 192, "
+              "half the coefficients zero), one thread, per kernel:\n")
+        print("| kernel | GB/s of fp16 KV |")
+        print("|---|---:|")
+        for label, gbps in synthesis:
+            print(f"| {label} | {gbps:.3f} |")
     if coder:
         print("\nThe rANS coder alone (4 streams of 1536 x 128 level-2 key symbols of layer 0, "
               "31-symbol alphabet, 32 lanes), one thread:\n")
@@ -71,4 +91,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

@@ -8,7 +8,10 @@
 #include <benchmark/benchmark.h>
 #include <zstd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <random>
 #include <vector>
 
 #include "cachegen/codec/freq_table.h"
@@ -18,8 +21,13 @@
 #include "cachegen/codec/rans_coder.h"
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/byte_io.h"
+#include "cachegen/core/error.h"
+#include "cachegen/core/kv_io.h"
 #include "cachegen/core/parallel.h"
 #include "cachegen/core/synthetic_kv.h"
+#if CACHEGEN_WITH_KVTC
+#include "kvtc/kvtc_synthesis.h"
+#endif
 
 namespace cachegen {
 namespace {
@@ -269,10 +277,27 @@ BENCHMARK(BM_RansEncode)->Unit(benchmark::kMillisecond)->UseRealTime();
 // mid-context (positions 4096-5631 of 16384), so no token is kept exact. Decode cost
 // grows with the coded components per domain (at most d): projection is part of the figure.
 // Arguments: (transform 0 identity / 1 PCA, threads 0 one / 1 all).
+//
+// A real model's KV instead of the synthetic one: CACHEGEN_BENCH_KVTC_KV=kv.safetensors (its
+// first 1536 tokens; `cachegen kv` writes one) and CACHEGEN_BENCH_KVTC_CALIBRATION=model.kvtc
+// (`cachegen calibrate`, on other texts) for the PCA rows. Synthetic KV decorrelates little, so
+// PCA codes nearly every component there; a real model's needs fewer (scripts/codec-tables.sh
+// runs both when SmolLM2 is installed).
+const char* bench_env(const char* name) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : nullptr;
+}
+
 const KVCache& kvtc_bench_kv(uint64_t seed) {
   static std::map<uint64_t, KVCache> cache;
   auto it = cache.find(seed);
   if (it == cache.end()) {
+    if (const char* path = bench_env("CACHEGEN_BENCH_KVTC_KV")) {
+      const KVCache real = load_kv(path);
+      it = cache.emplace(seed, real.slice_tokens(0, std::min<int64_t>(1536, real.shape().tokens)))
+               .first;
+      return it->second;
+    }
     SyntheticKVSpec spec;
     spec.shape = {30, 1536, 3, 64};
     spec.dtype = DType::kF16;
@@ -288,6 +313,10 @@ std::unique_ptr<Codec> kvtc_bench_codec(benchmark::State& state) {
   std::string options = "bits=1.35";
   if (state.range(0) == 1) {
     static const std::string path = [] {
+      if (const char* given = bench_env("CACHEGEN_BENCH_KVTC_CALIBRATION"))
+        return std::string(given);
+      if (bench_env("CACHEGEN_BENCH_KVTC_KV"))  // (calibrating on the measured KV would flatter)
+        fail("CACHEGEN_BENCH_KVTC_KV needs CACHEGEN_BENCH_KVTC_CALIBRATION (from other texts)");
       KvtcCalibrationSettings settings;
       settings.undo_rope = false;  // (synthetic keys carry no rotation)
       KvtcCalibrator calibrator(kvtc_bench_kv(2).shape(), KeyRotation{}, settings, 0);
@@ -299,6 +328,7 @@ std::unique_ptr<Codec> kvtc_bench_codec(benchmark::State& state) {
     options += ";calibration=" + path;
   }
   state.SetLabel(std::string("kvtc ") + (state.range(0) ? "pca" : "identity") +
+                 (bench_env("CACHEGEN_BENCH_KVTC_KV") ? " real-kv" : " synthetic-kv") +
                  (state.range(1) ? " all-threads" : " 1-thread"));
   return make_codec("kvtc", Options::parse(options, "bench"), context);
 }
@@ -338,6 +368,39 @@ void kvtc_args(benchmark::internal::Benchmark* b) {
     for (int64_t threads : {0, 1})
       b->Args({transform, threads});
 }
+
+// kvtc's inverse transform alone, per kernel (0 scalar reference, 1 AVX2, 2 AVX-512): one
+// SmolLM2-shaped domain (1536 tokens, d = 192, 160 coded components, half the coefficients
+// zero, as kvtc's real-KV chunks have at 1.35 bits). GB/s: f16 KV the features stand for.
+void BM_KvtcSynthesis(benchmark::State& state) {
+  const auto kernel = static_cast<SynthesisKernel>(state.range(0) + 1);
+  if (!synthesis_kernel_supported(kernel)) {
+    state.SkipWithError("this CPU lacks the kernel's instructions");
+    return;
+  }
+  const int64_t rows = 1536, k = 160, d = 192;
+  std::mt19937 rng(7);
+  std::vector<int8_t> n(static_cast<size_t>(rows * k));
+  for (int8_t& c : n)
+    c = rng() % 2 ? static_cast<int8_t>(static_cast<int>(rng() % 7) - 3) : int8_t{0};
+  std::normal_distribution<float> normal(0.0f, 0.1f);
+  std::vector<float> basis(static_cast<size_t>(k * d)), offset(static_cast<size_t>(d)),
+      out(static_cast<size_t>(rows * d));
+  for (float& b : basis)
+    b = normal(rng);
+  for (float& o : offset)
+    o = normal(rng);
+  for (auto _ : state) {
+    kvtc_synthesize(n.data(), k, rows, k, basis.data(), d, offset.data(), out.data(), kernel);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * d) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(kernel == SynthesisKernel::kScalar ? "scalar"
+                 : kernel == SynthesisKernel::kAvx2 ? "avx2"
+                                                    : "avx512");
+}
+BENCHMARK(BM_KvtcSynthesis)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK(BM_KvtcEncode)->Apply(kvtc_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_KvtcDecodeInto)->Apply(kvtc_args)->Unit(benchmark::kMillisecond)->UseRealTime();

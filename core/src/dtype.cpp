@@ -3,6 +3,11 @@
 #include <cmath>
 #include <vector>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define CACHEGEN_HAVE_F16C_PATH 1
+#endif
+
 #include "cachegen/core/error.h"
 
 namespace cachegen {
@@ -106,12 +111,66 @@ void from_float(DType dtype, const float* src, void* dst, int64_t count) {
   }
   auto* out = static_cast<uint8_t*>(dst);
   if (dtype == DType::kF16) {
+    if (reinterpret_cast<uintptr_t>(dst) % alignof(uint16_t) == 0) {
+      floats_to_halves(src, static_cast<uint16_t*>(dst), count);
+      return;
+    }
     for (int64_t i = 0; i < count; ++i)
       store_u16(out + 2 * i, float_to_half(src[i]));
   } else {
     for (int64_t i = 0; i < count; ++i)
       store_u16(out + 2 * i, float_to_bfloat(src[i]));
   }
+}
+
+namespace {
+#ifdef CACHEGEN_HAVE_F16C_PATH
+// vcvtps2ph rounds to nearest even like float_to_half and agrees with it on every finite value
+// and infinity; NaNs differ (it keeps the payload's top bits), so they are set to float_to_half's
+// quiet NaN, sign | 0x7e00, afterwards.
+__attribute__((target("avx,f16c"))) void floats_to_halves_f16c(const float* src, uint16_t* dst,
+                                                               int64_t count) {
+  const __m128i magnitude = _mm_set1_epi16(0x7fff), infinity = _mm_set1_epi16(0x7c00),
+                sign = _mm_set1_epi16(static_cast<short>(0x8000)),
+                quiet_nan = _mm_set1_epi16(0x7e00);
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+    const __m128i nan = _mm_cmpgt_epi16(_mm_and_si128(h, magnitude), infinity);
+    const __m128i canonical = _mm_or_si128(_mm_and_si128(h, sign), quiet_nan);
+    h = _mm_blendv_epi8(h, canonical, nan);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), h);
+  }
+  for (; i < count; ++i)
+    dst[i] = float_to_half(src[i]);
+}
+#endif
+}  // namespace
+
+bool half_kernel_supported(HalfKernel kernel) {
+  if (kernel != HalfKernel::kF16c)
+    return true;
+#ifdef CACHEGEN_HAVE_F16C_PATH
+  static const bool supported = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  return supported;
+#else
+  return false;
+#endif
+}
+
+void floats_to_halves(const float* src, uint16_t* dst, int64_t count, HalfKernel kernel) {
+  if (kernel == HalfKernel::kAuto)
+    kernel = half_kernel_supported(HalfKernel::kF16c) ? HalfKernel::kF16c : HalfKernel::kScalar;
+  if (kernel == HalfKernel::kF16c) {
+    if (!half_kernel_supported(kernel))
+      fail("floats_to_halves: this CPU has no F16C instructions");
+#ifdef CACHEGEN_HAVE_F16C_PATH
+    floats_to_halves_f16c(src, dst, count);
+    return;
+#endif
+  }
+  for (int64_t i = 0; i < count; ++i)
+    dst[i] = float_to_half(src[i]);
 }
 
 }  // namespace cachegen

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace cachegen {
 
@@ -27,6 +28,46 @@ TEST(DType, HalfRoundsToNearestEven) {
   EXPECT_EQ(float_to_half(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
   EXPECT_EQ(float_to_half(std::ldexp(1.0f, -26)), 0x0000);  // rounds to zero
   EXPECT_TRUE(std::isnan(half_to_float(float_to_half(std::numeric_limits<float>::quiet_NaN()))));
+}
+
+// Floats whose bits are every combination of sign, exponent and the top 10 mantissa bits (the
+// half's own bits and every rounding position of a subnormal half) with low 13 bits at the
+// rounding boundaries, then 1M random bit patterns, NaNs with payloads among them.
+std::vector<float> half_conversion_inputs() {
+  std::vector<float> values;
+  const uint32_t low_patterns[] = {0, 1, 0x0fff, 0x1000, 0x1001, 0x1fff, 0x0800, 0x17ff};
+  for (uint32_t high = 0; high < (1u << 19); ++high) {
+    for (uint32_t low : low_patterns)
+      values.push_back(bits_float(high << 13 | low));
+  }
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < (1 << 20); ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    values.push_back(bits_float(static_cast<uint32_t>(state >> 32)));
+  }
+  return values;
+}
+
+TEST(DType, F16cConversionMatchesTheScalarOneBitForBit) {
+  if (!half_kernel_supported(HalfKernel::kF16c))
+    GTEST_SKIP() << "no F16C on this CPU";
+  const std::vector<float> values = half_conversion_inputs();
+  std::vector<uint16_t> fast(values.size() + 3), reference(values.size() + 3);
+  // An offset start and an odd count exercise the vector loop's tail (element i converts
+  // values[i]).
+  const auto count = static_cast<int64_t>(values.size()) - 5;
+  floats_to_halves(values.data() + 1, fast.data() + 1, count, HalfKernel::kF16c);
+  floats_to_halves(values.data() + 1, reference.data() + 1, count, HalfKernel::kScalar);
+  for (int64_t i = 1; i <= count; ++i) {
+    ASSERT_EQ(fast[static_cast<size_t>(i)], float_to_half(values[static_cast<size_t>(i)]))
+        << "float bits 0x" << std::hex << float_bits(values[static_cast<size_t>(i)]);
+    ASSERT_EQ(reference[static_cast<size_t>(i)], fast[static_cast<size_t>(i)]);
+  }
+  // from_float (every KV store) takes the fast loop and agrees too.
+  std::vector<uint16_t> through_dtype(values.size());
+  from_float(DType::kF16, values.data(), through_dtype.data(), static_cast<int64_t>(values.size()));
+  for (size_t i = 0; i < values.size(); ++i)
+    ASSERT_EQ(through_dtype[i], float_to_half(values[i])) << i;
 }
 
 TEST(DType, BfloatRoundsToNearestEven) {

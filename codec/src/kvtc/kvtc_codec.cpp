@@ -23,9 +23,9 @@
 //  5. Per domain, the coded components' symbols [middle tokens, coded components, padded to a
 //     multiple of 64 with zero symbols] are rANS-coded (rans_coder.h, 32 lanes) in streams of 64
 //     columns ('PAYL', lengths in 'LENS').
-// Decode inverts it: symbols -> coefficients -> x = mean + B^T c (one GEMM per domain over the
-// coded components only) -> keys re-rotated. The layout (fixed tables, 32-lane streams, one
-// matrix product per domain) is what a CUDA decoder would run as is.
+// Decode inverts it: symbols -> coefficients -> x = mean + B^T c (kvtc_synthesis.h: over the
+// coded components' non-zero coefficients only) -> keys re-rotated. The layout (fixed tables,
+// 32-lane streams, one matrix product per domain) is what a CUDA decoder would run as is.
 //
 // Sections: 'EXCT' exact rows [layer, kind, exact token, channel]; 'META'
 // per component (domains in order, components in basis order): centre f16 [N], unit f16 [N],
@@ -45,6 +45,7 @@
 #include "cachegen/core/float_formats.h"
 #include "cachegen/core/parallel.h"
 #include "codec_common.h"
+#include "kvtc_synthesis.h"
 #include "kvtc_tables.h"
 
 namespace cachegen {
@@ -556,7 +557,8 @@ class KvtcCodec : public Codec {
           symbol_offset[static_cast<size_t>(domain)] +
           rows * domain_streams[static_cast<size_t>(domain)] * kStreamColumns;
     }
-    std::vector<uint8_t> symbols(static_cast<size_t>(symbol_offset.back()));
+    // (not zeroed: the streams write every symbol, padding included, or decoding throws)
+    std::unique_ptr<uint8_t[]> symbols(new uint8_t[static_cast<size_t>(symbol_offset.back())]);
     std::vector<const FreqTable*> tables(static_cast<size_t>(stream_count * kStreamColumns),
                                          &kvtc_table(0));
     std::vector<RansStream> streams(static_cast<size_t>(stream_count));
@@ -573,25 +575,37 @@ class KvtcCodec : public Codec {
             view.section_data(kPayload) + starts[stream], starts[stream + 1] - starts[stream],
             view.section_file_offset(kPayload) + starts[stream],
             tables.data() + stream * kStreamColumns,
-            symbols.data() + symbol_offset[static_cast<size_t>(domain)] + k * kStreamColumns};
+            symbols.get() + symbol_offset[static_cast<size_t>(domain)] + k * kStreamColumns};
       }
     }
-    // A stream's stride is its domain's width; batches hold streams of one width.
-    std::vector<std::pair<int64_t, int64_t>> batches;  // [first, last) stream
+    // A stream's stride is its domain's width; a batch holds streams of one width, from one
+    // domain or several (the kernel hides each stream's latency behind the others').
+    std::vector<std::vector<int64_t>> by_width;  // [streams per domain] -> streams
     for (int64_t domain = 0; domain < domains; ++domain) {
-      const int64_t first = first_stream[static_cast<size_t>(domain)];
-      const int64_t last = first_stream[static_cast<size_t>(domain) + 1];
-      for (int64_t b = first; b < last; b += kDecodeBatch)
-        batches.emplace_back(b, std::min(last, b + kDecodeBatch));
+      const auto width_streams = static_cast<size_t>(domain_streams[static_cast<size_t>(domain)]);
+      if (by_width.size() <= width_streams)
+        by_width.resize(width_streams + 1);
+      for (int64_t k = first_stream[static_cast<size_t>(domain)];
+           k < first_stream[static_cast<size_t>(domain) + 1]; ++k)
+        by_width[width_streams].push_back(k);
+    }
+    struct Batch {
+      int64_t width_streams;
+      std::vector<RansStream> streams;
+    };
+    std::vector<Batch> batches;
+    for (size_t w = 1; w < by_width.size(); ++w) {
+      for (size_t b = 0; b < by_width[w].size(); b += kDecodeBatch) {
+        Batch batch{static_cast<int64_t>(w), {}};
+        for (size_t i = b; i < std::min(by_width[w].size(), b + kDecodeBatch); ++i)
+          batch.streams.push_back(streams[static_cast<size_t>(by_width[w][i])]);
+        batches.push_back(std::move(batch));
+      }
     }
     parallel_for(static_cast<int64_t>(batches.size()), threads_, [&](int64_t b) {
-      const auto [first, last] = batches[static_cast<size_t>(b)];
-      int64_t domain = 0;
-      while (first_stream[static_cast<size_t>(domain) + 1] <= first)
-        ++domain;
-      rans_decode_batch(streams.data() + first, static_cast<int>(last - first), rows,
-                        kStreamColumns,
-                        domain_streams[static_cast<size_t>(domain)] * kStreamColumns, kLanes);
+      const Batch& batch = batches[static_cast<size_t>(b)];
+      rans_decode_batch(batch.streams.data(), static_cast<int>(batch.streams.size()), rows,
+                        kStreamColumns, batch.width_streams * kStreamColumns, kLanes);
     });
 
     std::unique_ptr<RotationTable> rotation;
@@ -600,11 +614,11 @@ class KvtcCodec : public Codec {
     parallel_for(domains, threads_, [&](int64_t domain) {
       resolve_escapes(view, escape_start[static_cast<size_t>(domain)],
                       escape_start[static_cast<size_t>(domain) + 1],
-                      symbols.data() + symbol_offset[static_cast<size_t>(domain)], rows,
+                      symbols.get() + symbol_offset[static_cast<size_t>(domain)], rows,
                       domain_streams[static_cast<size_t>(domain)] * kStreamColumns,
                       static_cast<int64_t>(coded[static_cast<size_t>(domain)].size()));
       reconstruct(domain, s, meta, coded[static_cast<size_t>(domain)],
-                  symbols.data() + symbol_offset[static_cast<size_t>(domain)],
+                  symbols.get() + symbol_offset[static_cast<size_t>(domain)],
                   domain_streams[static_cast<size_t>(domain)] * kStreamColumns, middle,
                   rotation.get(), dst, token_offset);
     });
@@ -617,20 +631,24 @@ class KvtcCodec : public Codec {
                               uint8_t* symbols, int64_t rows, int64_t width, int64_t coded) {
     const uint8_t* raw = view.section_data(kEscapes);
     uint64_t next = begin;
+    // Direct symbols s become s - 15 in [-15, 15]; the escape (31) becomes 16, which no direct
+    // symbol does, so a byte search finds the escapes (rare) after one vectorizable pass.
+    constexpr uint8_t kEscapeMark = kKvtcEscape - kKvtcDirect;
     for (int64_t t = 0; t < rows; ++t) {
       uint8_t* row = symbols + t * width;
-      for (int64_t i = 0; i < coded; ++i) {
-        if (row[i] != kKvtcEscape) {
-          row[i] = static_cast<uint8_t>(static_cast<int8_t>(row[i] - kKvtcDirect));
-          continue;
-        }
+      for (int64_t i = 0; i < coded; ++i)
+        row[i] = static_cast<uint8_t>(row[i] - kKvtcDirect);
+      for (auto* at =
+               static_cast<uint8_t*>(std::memchr(row, kEscapeMark, static_cast<size_t>(coded)));
+           at != nullptr; at = static_cast<uint8_t*>(std::memchr(
+                              at + 1, kEscapeMark, static_cast<size_t>(row + coded - at - 1)))) {
         const auto value = next < end ? static_cast<int8_t>(raw[next]) : int8_t{0};
         if (next >= end || std::abs(static_cast<int>(value)) <= kKvtcDirect ||
             value < -kKvtcLimit) {
           fail("kvtc chunk: escape ", next - begin, " of a domain (section 'ESCV' byte offset ",
                view.section_file_offset(kEscapes) + next, ") is missing or not an escaped value");
         }
-        row[i] = static_cast<uint8_t>(value);
+        *at = static_cast<uint8_t>(value);
         ++next;
       }
     }
@@ -640,62 +658,79 @@ class KvtcCodec : public Codec {
     }
   }
 
-  // x = mean + B^T (centre + n * step) for one domain's middle tokens (n: int8 coefficients),
-  // written into dst.
+  // x = mean + B^T (centre + n * step) for one domain's middle tokens (n: int8 coefficients
+  // [rows, width], first k columns), written into dst: in blocks of kRowBlock tokens through a
+  // small buffer [kRowBlock, d] floats that stays in cache, then keys re-rotated and rows stored.
   void reconstruct(int64_t domain, const KVShape& s, const ComponentMeta& meta,
                    const std::vector<int64_t>& coded, const uint8_t* symbols, int64_t width,
                    const MiddleRange& middle, const RotationTable* rotation, KVCache& dst,
                    int64_t token_offset) const {
+    constexpr int64_t kRowBlock = 64;
     const int64_t d = transform_.dim(s), rows = middle.count(),
                   k = static_cast<int64_t>(coded.size());
     const int64_t groups = transform_.groups(s), lpb = transform_.layers_per_basis();
     const KvtcCalibration* cal = transform_.calibration.get();
-    // offset = mean + B^T centre (all components: dropped ones decode as their centre).
-    Eigen::RowVectorXf centre(d);
+    const auto* n = reinterpret_cast<const int8_t*>(symbols);  // int8 by now (resolve_escapes)
+    // offset = mean + B^T centre over all components (dropped ones decode as their centre), and
+    // per coded component its step and (with a basis) its basis row times the step [k, d]:
+    // fixed-order loops (no Eigen product, whose summation order depends on the CPU and caches).
+    std::vector<float> centre(static_cast<size_t>(d)), offset(static_cast<size_t>(d), 0.0f),
+        step(static_cast<size_t>(k)), scaled;
     for (int64_t j = 0; j < d; ++j)
-      centre(j) = half_to_float(meta.centre[static_cast<size_t>(domain * d + j)]);
-    MatrixF x(rows, d);
-    Eigen::RowVectorXf offset(d);
+      centre[static_cast<size_t>(j)] =
+          half_to_float(meta.centre[static_cast<size_t>(domain * d + j)]);
+    for (int64_t i = 0; i < k; ++i)
+      step[static_cast<size_t>(i)] =
+          meta.step(static_cast<size_t>(domain * d + coded[static_cast<size_t>(i)]));
     if (transform_.identity()) {
-      offset = centre;
-      if (cal)
-        offset += Eigen::Map<const Eigen::RowVectorXf>(cal->domain_mean(domain), d);
-      x.rowwise() = offset;
-      for (int64_t i = 0; i < k; ++i) {
-        const float step =
-            meta.step(static_cast<size_t>(domain * d + coded[static_cast<size_t>(i)]));
-        for (int64_t t = 0; t < rows; ++t) {
-          x(t, coded[static_cast<size_t>(i)]) +=
-              static_cast<float>(static_cast<int8_t>(symbols[static_cast<size_t>(t * width + i)])) *
-              step;
-        }
+      for (int64_t j = 0; j < d; ++j) {
+        offset[static_cast<size_t>(j)] =
+            cal ? centre[static_cast<size_t>(j)] + cal->domain_mean(domain)[j]
+                : centre[static_cast<size_t>(j)];
       }
     } else {
-      const ConstMapF basis(cal->domain_basis(domain), d, d);
-      offset = Eigen::Map<const Eigen::RowVectorXf>(cal->domain_mean(domain), d) + centre * basis;
-      // n [rows, k] times the coded rows of B scaled by their steps [k, d].
-      MatrixF n(rows, k), scaled(k, d);
+      const float* basis = cal->domain_basis(domain);
+      for (int64_t i = 0; i < d; ++i) {
+        for (int64_t j = 0; j < d; ++j)
+          offset[static_cast<size_t>(j)] += centre[static_cast<size_t>(i)] * basis[i * d + j];
+      }
+      for (int64_t j = 0; j < d; ++j)
+        offset[static_cast<size_t>(j)] += cal->domain_mean(domain)[j];
+      scaled.resize(static_cast<size_t>(k * d));
       for (int64_t i = 0; i < k; ++i) {
-        const size_t j = static_cast<size_t>(domain * d + coded[static_cast<size_t>(i)]);
-        scaled.row(i) = basis.row(coded[static_cast<size_t>(i)]) * meta.step(j);
+        const float* row = basis + coded[static_cast<size_t>(i)] * d;
+        for (int64_t j = 0; j < d; ++j)
+          scaled[static_cast<size_t>(i * d + j)] = row[j] * step[static_cast<size_t>(i)];
       }
-      for (int64_t t = 0; t < rows; ++t) {
-        for (int64_t i = 0; i < k; ++i) {
-          n(t, i) =
-              static_cast<float>(static_cast<int8_t>(symbols[static_cast<size_t>(t * width + i)]));
-        }
-      }
-      x.noalias() = n * scaled;
-      x.rowwise() += offset;
     }
     const int kind = static_cast<int>(domain / groups);
     const int64_t group = domain % groups;
-    for (int64_t t = 0; t < rows; ++t) {
-      for (int64_t i = 0; i < lpb; ++i) {
-        float* row = x.data() + t * d + i * s.channels();
-        if (rotation && kind == kKey)
-          rotation->rotate(row, s.kv_heads, middle.begin + t, false);
-        dst.store_row(group * lpb + i, kind, token_offset + middle.begin + t, row);
+    std::vector<float> x(static_cast<size_t>(kRowBlock * d));
+    for (int64_t first = 0; first < rows; first += kRowBlock) {
+      const int64_t count = std::min(kRowBlock, rows - first);
+      if (transform_.identity()) {
+        // Each coded channel: offset + n * step (one rounding each), the others the offset.
+        for (int64_t t = 0; t < count; ++t) {
+          float* row = x.data() + t * d;
+          const int8_t* coefficients = n + (first + t) * width;
+          std::copy(offset.begin(), offset.end(), row);
+          for (int64_t i = 0; i < k; ++i) {
+            row[coded[static_cast<size_t>(i)]] +=
+                static_cast<float>(coefficients[i]) * step[static_cast<size_t>(i)];
+          }
+        }
+      } else {
+        kvtc_synthesize(n + first * width, width, count, k, scaled.data(), d, offset.data(),
+                        x.data());
+      }
+      for (int64_t t = 0; t < count; ++t) {
+        const int64_t token = middle.begin + first + t;
+        for (int64_t i = 0; i < lpb; ++i) {
+          float* row = x.data() + t * d + i * s.channels();
+          if (rotation && kind == kKey)
+            rotation->rotate(row, s.kv_heads, token, false);
+          dst.store_row(group * lpb + i, kind, token_offset + token, row);
+        }
       }
     }
   }

@@ -26,4 +26,12 @@ float round_to_dtype(float value, DType dtype);
 void to_float(DType dtype, const void* src, float* dst, int64_t count);
 void from_float(DType dtype, const float* src, void* dst, int64_t count);
 
+// The loops behind from_float's f16 case. kF16c (x86 F16C instructions, 8 at a time) gives the
+// same bits as kScalar (float_to_half) for every input, NaN included; kAuto takes kF16c where
+// the CPU has it. Tests and benchmarks name a loop to check and time each one.
+enum class HalfKernel { kAuto, kScalar, kF16c };
+bool half_kernel_supported(HalfKernel kernel);
+void floats_to_halves(const float* src, uint16_t* dst, int64_t count,
+                      HalfKernel kernel = HalfKernel::kAuto);
+
 }  // namespace cachegen
