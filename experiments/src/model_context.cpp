@@ -24,8 +24,9 @@ StreamContext model_context(LanguageModel& model, const TextTokenizer& tokenizer
 }
 
 std::string answer_on_kv(LanguageModel& model, const TextTokenizer& tokenizer, const KVCache& kv,
-                         const DatasetRequest& request, int max_tokens) {
-  std::string reply = tokenizer.decode(model.generate(request.question, &kv, max_tokens, -1));
+                         const DatasetRequest& request, int max_tokens, int64_t first_position) {
+  std::string reply =
+      tokenizer.decode(model.generate(request.question, &kv, max_tokens, -1, first_position));
   return reply.substr(0, reply.find(request.answer_end));
 }
 

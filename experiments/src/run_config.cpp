@@ -10,6 +10,7 @@
 #include "cachegen/core/yaml_config.h"
 #include "cachegen/experiments/hardware_profile_io.h"
 #include "cachegen/stream/controller.h"
+#include "context_compression.h"
 
 namespace cachegen {
 
@@ -42,6 +43,9 @@ const OptionSchema& run_options() {
                   "a store encoding's name: the fixed controller on it (overrides controller)"),
       text_option("codec", "",
                   "store only the encodings of this codec (all, or empty: every encoding)"),
+      text_option("compression", "none",
+                  "context compression before the codec: none, h2o:keep=F[;recent=F][;select="
+                  "head|layer|model], llmlingua:keep=F[;segment=N] (context_compression.h)"),
       text_option("network", "fluid", "the network model (its options are the net.* keys)"),
       number_option("slo_s", 1, 1e-9, 1e9, "TTFT objective; rows say whether it was met"),
       bool_option("overlap", true, "transfers overlap the GPU work of earlier chunks"),
@@ -158,8 +162,17 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
       fail(where("model"), "model 'synthetic' has no model to measure: set timing: profile");
     if (run.count("dataset"))
       fail(where("dataset"), "model 'synthetic' has no text: leave 'dataset' out");
+    if (run.count("compression") && p.run.text("compression") != "none")
+      fail(where("compression"), "model 'synthetic' has no model to compress its context with");
   } else {
     at_node(where("model"), [&] { check_model_spec(model); });
+    CompressionSpec compression;
+    at_node(where("compression"),
+            [&] { compression = parse_compression_spec(p.run.text("compression")); });
+    if (compression.kind == CompressionSpec::Kind::kH2o && p.run.text("encoding").empty())
+      fail(where("compression"),
+           "h2o keeps KV of tokens whose text cannot recompute it: "
+           "stream it with a fixed encoding (key 'encoding')");
     const std::pair<std::string, std::string> dataset = split_plugin_spec(p.run.text("dataset"));
     at_node(where("dataset"), [&] {
       dataset_registry().validated(dataset.first, Options::parse(dataset.second, "dataset"));

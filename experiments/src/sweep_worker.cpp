@@ -8,6 +8,7 @@
 #include "cachegen/experiments/metrics.h"
 #include "cachegen/experiments/model_context.h"
 #include "cachegen/stream/streamer.h"
+#include "context_compression.h"
 
 namespace cachegen {
 
@@ -93,8 +94,9 @@ SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
   const int64_t context_tokens = r.integer("context_tokens"),
                 chunk_tokens = r.integer("chunk_tokens");
   const int threads = static_cast<int>(r.integer("threads"));
-  const std::string context_key = str(r.text("model"), "|", r.text("dataset"), "|", context_tokens,
-                                      "|", chunk_tokens, "|", seed, "|", r.text("hardware"));
+  const std::string context_key =
+      str(r.text("model"), "|", r.text("dataset"), "|", context_tokens, "|", chunk_tokens, "|",
+          seed, "|", r.text("hardware"), "|", r.text("compression"));
   Prepared out;
   out.context = find(contexts_, context_key);
   if (!out.context) {
@@ -107,8 +109,23 @@ SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
       Loaded& model = loaded(r.text("model"), threads);
       const DatasetRequest& request = out.context->request =
           dataset(model, r.text("dataset")).request(seed, context_tokens, r.integer("eval_tokens"));
-      StreamContext& stream = out.context->stream =
-          model_context(*model.model, *model.model->tokenizer(), request.context, chunk_tokens);
+      LanguageModel& lm = *model.model;
+      const CompressionSpec compression = parse_compression_spec(r.text("compression"));
+      out.context->original_elements =
+          lm.kv_shape(static_cast<int64_t>(request.context.size())).elements();
+      if (compression.kind == CompressionSpec::Kind::kH2o) {
+        StreamContext full = model_context(lm, *lm.tokenizer(), request.context, chunk_tokens);
+        out.context->stream = h2o_compress(lm, request.context, full, chunk_tokens, compression);
+        out.context->full_kv = std::move(full.kv);
+        out.context->first_position = static_cast<int64_t>(request.context.size());
+      } else if (compression.kind == CompressionSpec::Kind::kLlmlingua) {
+        const std::vector<int32_t> kept = llmlingua_compress(lm, request.context, compression).kept;
+        out.context->stream = model_context(lm, *lm.tokenizer(), kept, chunk_tokens);
+        out.context->full_kv = lm.prefill(request.context, nullptr, false).kv;
+      } else {
+        out.context->stream = model_context(lm, *lm.tokenizer(), request.context, chunk_tokens);
+      }
+      StreamContext& stream = out.context->stream;
       // Text datasets have no question: the first token after the context is prefilled.
       stream.question =
           request.question.empty()
@@ -117,7 +134,8 @@ SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
       stream.question_tokens = static_cast<int64_t>(request.question.size());
     }
     keep(contexts_, context_key, out.context, [](const Context& c) {
-      return c.stream.kv.byte_size() + c.reference_logits.size() * sizeof(float);
+      return c.stream.kv.byte_size() + c.full_kv.byte_size() +
+             c.reference_logits.size() * sizeof(float);
     });
   }
   const std::vector<EncodingSpec> encodings = config_.encodings_for(p);
@@ -195,8 +213,12 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   row["prefill_s"] = number(out.prefill_s);
   row["waiting_s"] = number(out.waiting_s);
   row["kv_bytes"] = std::to_string(out.bytes);
-  row["bits_per_element"] = number(8.0 * static_cast<double>(out.bytes) /
-                                   static_cast<double>(store.reference().shape().elements()));
+  // Per element of the whole context's KV (a compressed context's bytes count against it too).
+  const int64_t elements = prepared.context->original_elements > 0
+                               ? prepared.context->original_elements
+                               : store.reference().shape().elements();
+  row["bits_per_element"] =
+      number(8.0 * static_cast<double>(out.bytes) / static_cast<double>(elements));
   row["slo_met"] = out.slo_met ? "1" : "0";
   row["kv_relative_error"] = number(materialize ? kv_relative_error(out.kv, store.reference())
                                                 : store.relative_error(choices));
@@ -211,8 +233,9 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
     // question and the answer.
     std::vector<int32_t> scored = request_text.continuation;
     if (!text) {
-      const std::string reply = answer_on_kv(*model, tokenizer, out.kv, request_text,
-                                             static_cast<int>(r.integer("max_new_tokens")));
+      const std::string reply =
+          answer_on_kv(*model, tokenizer, out.kv, request_text,
+                       static_cast<int>(r.integer("max_new_tokens")), context.first_position);
       if (request_text.metric == QualityMetric::kF1) {
         row["f1"] = number(best_f1(reply, request_text.answers));
       } else {
@@ -223,9 +246,12 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
       std::vector<int32_t> answer = tokenizer.encode(request_text.answers.front());
       scored.insert(scored.end(), answer.begin(), answer.end());
     }
-    std::vector<float> lossy_logits = std::move(model->prefill(scored, &out.kv, true).logits);
-    if (context.reference_logits.empty())
-      context.reference_logits = std::move(model->prefill(scored, &store.reference(), true).logits);
+    std::vector<float> lossy_logits =
+        std::move(model->prefill(scored, &out.kv, true, context.first_position).logits);
+    if (context.reference_logits.empty()) {
+      const KVCache& whole = context.full_kv.shape().tokens ? context.full_kv : store.reference();
+      context.reference_logits = std::move(model->prefill(scored, &whole, true).logits);
+    }
     LogitAgreement agreement =
         compare_logits(context.reference_logits, lossy_logits, model->vocab_size());
     if (text) {  // the last row predicts past the continuation: not scored

@@ -40,6 +40,12 @@ class SweepWorker {
     // The model's logits for the scored tokens on the uncompressed KV [scored, vocab]: the
     // reference of KL and top-1, the same for every point of the request (computed once).
     std::vector<float> reference_logits;
+    // With context compression (context_compression.h): the whole context's KV (the stream
+    // holds the compressed one), and where the question starts (-1: after the stream's KV;
+    // H2O: after the original context).
+    KVCache full_kv;
+    int64_t first_position = -1;
+    int64_t original_elements = 0;  // KV elements of the uncompressed context
   };
   struct Prepared {
     std::shared_ptr<Context> context;

@@ -87,7 +87,8 @@ TEST(Runner, WritesConfigRowsAndSummary) {
   // One column per setting (run keys and the config's net.* keys), then the results.
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "point,request,seed,model,hardware,timing,dataset,context_tokens,chunk_tokens,"
-            "question_tokens,eval_tokens,max_new_tokens,controller,encoding,codec,network,slo_s,"
+            "question_tokens,eval_tokens,max_new_tokens,controller,encoding,codec,compression,network,"
+            "slo_s,"
             "overlap,requests,net.bandwidth_gbps,net.rtt_ms,revision,kv_tokens,"
             "encoding_used,codec_used,ttft_s,transfer_s,decode_s,recompute_s,prefill_s,"
             "waiting_s,kv_bytes,bits_per_element,slo_met,accuracy,f1,perplexity,kl,top1,"

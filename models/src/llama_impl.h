@@ -120,9 +120,12 @@ struct LlamaModel::Impl {
   // Causal attention of queries at positions [past, past + Tq) over keys [0, past + Tq); with a
   // window W > 0, query p sees keys (p - W, p] only, as transformers' sliding-window mask.
   // q [H, Tq, D], k and v [Hkv, Tk, D]; returns [Tq, H * D].
+  // With `received` ([Hkv, Tk] float), each key's attention probabilities, summed over the
+  // queries and the query heads that read its KV head, are added to it (H2O's heavy-hitter
+  // score; the blocked path computes them, so it runs even when fused attention is chosen).
   at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
-                       int64_t window) const {
-    if (fused_attention)
+                       int64_t window, at::Tensor* received = nullptr) const {
+    if (fused_attention && !received)
       return fused(q, k, v, past, window);
     const int64_t heads = q.size(0), kv_heads = k.size(0), tq = q.size(1), d = q.size(2);
     const int64_t group = heads / kv_heads;
@@ -146,7 +149,10 @@ struct LlamaModel::Impl {
       if (window > 0)
         hidden = hidden | (ki <= qi - window);
       scores = scores.masked_fill(hidden, -INFINITY);
-      at::Tensor probs = at::softmax(scores, -1).to(v.scalar_type());
+      at::Tensor probs = at::softmax(scores, -1);  // [Hkv, G, bq, keys] float
+      if (received)
+        received->narrow(1, kbegin, keys).add_(probs.sum({1, 2}));
+      probs = probs.to(v.scalar_type());
       blocks.push_back(at::matmul(probs, vg.narrow(2, kbegin, keys)));  // [Hkv, G, bq, D]
     }
     at::Tensor out = at::cat(blocks, 2).view({heads, tq, d});
@@ -202,12 +208,17 @@ struct LlamaModel::Impl {
 
   // One forward pass. ids [T]; past_k/past_v per layer [Hkv, P, D] (may be undefined).
   // Returns hidden states after the final norm [T, hidden] and updates the per-layer KV.
+  // The new tokens sit at positions [P + skipped, P + skipped + T): `skipped` counts context
+  // tokens whose KV was dropped (H2O), so later tokens keep their original positions; the mask
+  // works on cache slots, where every past slot is visible to every new token.
+  // `received` (optional, [L, Hkv, P + T] float, zeros): attention() adds each layer's scores.
   at::Tensor forward(const at::Tensor& ids, std::vector<at::Tensor>& ks,
-                     std::vector<at::Tensor>& vs) const {
+                     std::vector<at::Tensor>& vs, int64_t skipped = 0,
+                     at::Tensor* received = nullptr) const {
     const int64_t t = ids.size(0);
     const int64_t past = ks[0].defined() ? ks[0].size(1) : 0;
     const int64_t h = config.num_attention_heads, hkv = config.num_key_value_heads;
-    auto [cos, sin] = rope(past, t);  // [T, D]
+    auto [cos, sin] = rope(past + skipped, t);  // [T, D]
     at::Tensor x = embed.index_select(0, ids);
     for (size_t l = 0; l < layers.size(); ++l) {
       const Layer& w = layers[l];
@@ -221,7 +232,11 @@ struct LlamaModel::Impl {
       }
       ks[l] = k.contiguous();
       vs[l] = v.contiguous();
-      at::Tensor attended = attention(q, ks[l], vs[l], past, config.attention_window(l));
+      at::Tensor layer_received;
+      if (received)
+        layer_received = (*received)[static_cast<int64_t>(l)];
+      at::Tensor attended = attention(q, ks[l], vs[l], past, config.attention_window(l),
+                                      received ? &layer_received : nullptr);
       x = add_mlp(w, x + at::linear(attended, w.o, w.o_bias));
     }
     return rms_norm(x, final_norm);

@@ -291,14 +291,54 @@ int32_t LlamaModel::prefill_resident(const std::vector<int32_t>& tokens,
   return static_cast<int32_t>(logits.to(at::kFloat).argmax(-1).item<int64_t>());
 }
 
+namespace {
+// Context positions a past's KV leaves out (H2O-style dropped tokens): the first new token's
+// position minus the past's token count; -1 means none.
+int64_t skipped_positions(const LlamaModel::Impl& m, const KVCache* past, int64_t first_position) {
+  const int64_t cached = past ? past->shape().tokens : 0;
+  if (first_position < 0)
+    return 0;
+  if (first_position < cached) {
+    fail("first position ", first_position, " lies inside the past's ", cached, " cached tokens");
+  }
+  if (first_position > cached) {
+    for (int64_t l = 0; l < m.config.num_hidden_layers; ++l) {
+      if (m.config.attention_window(l) > 0)
+        fail("model '", m.directory,
+             "': a past with dropped tokens and sliding-window attention "
+             "(layer ",
+             l, ") is not supported: windows count cache slots, not positions");
+    }
+  }
+  return first_position - cached;
+}
+}  // namespace
+
+std::vector<float> LlamaModel::attention_received(const std::vector<int32_t>& tokens) {
+  c10::InferenceMode guard;
+  if (tokens.empty())
+    fail("attention_received needs at least one token");
+  Impl& m = *impl_;
+  const auto t = static_cast<int64_t>(tokens.size());
+  at::Tensor received = at::zeros({m.config.num_hidden_layers, m.config.num_key_value_heads, t},
+                                  at::TensorOptions().dtype(at::kFloat).device(m.options.device()));
+  std::vector<at::Tensor> ks, vs;
+  m.import_kv(nullptr, ks, vs);
+  m.forward(m.ids_tensor(tokens), ks, vs, 0, &received);
+  received = received.to(at::kCPU).contiguous();
+  return std::vector<float>(received.data_ptr<float>(),
+                            received.data_ptr<float>() + received.numel());
+}
+
 PrefillResult LlamaModel::prefill(const std::vector<int32_t>& tokens, const KVCache* past,
-                                  bool all_logits) {
+                                  bool all_logits, int64_t first_position) {
   c10::InferenceMode guard;
   if (tokens.empty())
     fail("prefill needs at least one token");
+  const int64_t skipped = skipped_positions(*impl_, past, first_position);
   std::vector<at::Tensor> ks, vs;
   impl_->import_kv(past, ks, vs);
-  at::Tensor hidden = impl_->forward(impl_->ids_tensor(tokens), ks, vs);
+  at::Tensor hidden = impl_->forward(impl_->ids_tensor(tokens), ks, vs, skipped);
   if (!all_logits)
     hidden = hidden.narrow(0, hidden.size(0) - 1, 1);
   at::Tensor logits = at::linear(hidden, impl_->lm_head).to(at::kFloat).to(at::kCPU).contiguous();
@@ -310,16 +350,17 @@ PrefillResult LlamaModel::prefill(const std::vector<int32_t>& tokens, const KVCa
 }
 
 std::vector<int32_t> LlamaModel::generate(const std::vector<int32_t>& prompt, const KVCache* past,
-                                          int max_new_tokens, int32_t eos) {
+                                          int max_new_tokens, int32_t eos, int64_t first_position) {
   c10::InferenceMode guard;
   if (prompt.empty())
     fail("generate needs a non-empty prompt");
+  const int64_t skipped = skipped_positions(*impl_, past, first_position);
   std::vector<at::Tensor> ks, vs;
   impl_->import_kv(past, ks, vs);
   std::vector<int32_t> out;
   at::Tensor ids = impl_->ids_tensor(prompt);
   for (int i = 0; i < max_new_tokens; ++i) {
-    at::Tensor hidden = impl_->forward(ids, ks, vs);
+    at::Tensor hidden = impl_->forward(ids, ks, vs, skipped);
     at::Tensor logits = at::linear(hidden.narrow(0, hidden.size(0) - 1, 1), impl_->lm_head);
     auto next = static_cast<int32_t>(logits.to(at::kFloat).argmax(-1).item<int64_t>());
     out.push_back(next);
@@ -330,13 +371,15 @@ std::vector<int32_t> LlamaModel::generate(const std::vector<int32_t>& prompt, co
   return out;
 }
 
-std::vector<double> LlamaModel::log_probs(const std::vector<int32_t>& tokens, const KVCache* past) {
+std::vector<double> LlamaModel::log_probs(const std::vector<int32_t>& tokens, const KVCache* past,
+                                          int64_t first_position) {
   c10::InferenceMode guard;
   if (tokens.empty())
     return {};
+  const int64_t skipped = skipped_positions(*impl_, past, first_position);
   std::vector<at::Tensor> ks, vs;
   impl_->import_kv(past, ks, vs);
-  at::Tensor hidden = impl_->forward(impl_->ids_tensor(tokens), ks, vs);
+  at::Tensor hidden = impl_->forward(impl_->ids_tensor(tokens), ks, vs, skipped);
   at::Tensor logp =
       at::log_softmax(at::linear(hidden, impl_->lm_head).to(at::kFloat), -1).to(at::kCPU);
   // Position i predicts token i + 1.

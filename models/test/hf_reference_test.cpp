@@ -17,6 +17,7 @@
 #include "cachegen/core/error.h"
 #include "cachegen/core/kv_io.h"
 #include "cachegen/core/safetensors.h"
+#include "cachegen/core/token_selection.h"
 #include "cachegen/models/llama_model.h"
 #include "hf_fixtures.h"
 
@@ -119,6 +120,44 @@ TEST_P(HfReference, MatchesTransformers) {
     double expected = ref_logits[i * v + ids[i + 1]] - m - std::log(sum);
     EXPECT_NEAR(lp[i], expected, 1e-4);
   }
+}
+
+// H2O's inputs against transformers' explicit (eager) attention matrices, and a cache that keeps
+// 20 of 40 tokens per (layer, KV head): later tokens at their original positions give
+// transformers' logits on the same kept cache, and greedy decoding continues from them.
+TEST_P(HfReference, AttentionScoresAndKeptTokensMatchTransformers) {
+  ASSERT_FALSE(reference_dir().empty());
+  const std::string path = reference_dir() + "/" + GetParam();
+  SafetensorsFile ref = SafetensorsFile::load(path + "/reference.safetensors");
+  const std::vector<int32_t> ids = ints(ref.tensors.at("input_ids"));
+  ModelLoadOptions options{"cpu", "f32", 0};
+  options.attention = "fused";  // (the scores still come from the blocked path)
+  auto model = LlamaModel::load(path, options);
+  EXPECT_LT(
+      relative_error(model->attention_received(ids), floats(ref.tensors.at("attention_received"))),
+      1e-5);
+  const std::vector<int32_t> head(ids.begin(), ids.begin() + 40), tail(ids.begin() + 40, ids.end());
+  const PrefillResult context = model->prefill(head, nullptr, false);
+  if (!ref.tensors.count("kept_index")) {  // sliding windows: dropped tokens are refused
+    KeptTokens kept = h2o_select(model->attention_received(head), context.kv.shape().layers,
+                                 context.kv.shape().kv_heads, 40, 20, 4, SelectionScope::kHead);
+    const KVCache kept_kv = gather_kept(context.kv, kept);
+    EXPECT_THROW(model->prefill(tail, &kept_kv, true, 40), Error);
+    return;
+  }
+  const KVShape& s = context.kv.shape();
+  KeptTokens kept{s.layers, s.kv_heads, 40, 20, ints(ref.tensors.at("kept_index"))};
+  const KVCache kept_kv = gather_kept(context.kv, kept);
+  const PrefillResult on_kept = model->prefill(tail, &kept_kv, true, 40);
+  const std::vector<float> expected = floats(ref.tensors.at("kept_logits"));
+  EXPECT_LT(relative_error(on_kept.logits, expected), 1e-4);
+  // Positions matter: the same cache read as if the tail followed slot 20 differs.
+  EXPECT_GT(relative_error(model->prefill(tail, &kept_kv, true).logits, expected), 1e-3);
+  const int64_t v = model->vocab_size();
+  const auto last = std::max_element(expected.end() - v, expected.end()) - (expected.end() - v);
+  EXPECT_EQ(model->generate(tail, &kept_kv, 1, -1, 40),
+            std::vector<int32_t>{static_cast<int32_t>(last)});
+  EXPECT_THROW(model->prefill(tail, &kept_kv, true, 10), Error);  // inside the cached tokens
 }
 
 // The fused attention path (scaled_dot_product_attention with the kernel's causal mask or an

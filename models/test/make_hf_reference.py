@@ -14,6 +14,12 @@ also checks that config.json is read as transformers reads it):
   greedy [32]                   generate(): 32 greedy tokens after the T
   greedy_from_kv [32]           32 greedy tokens decoded one by one on the cache of the first
                                 T - 1 tokens, starting from token T - 1
+  attention_received [L, Hkv, T]  eager attention's probabilities (output_attentions), summed
+                                over queries and each KV head's query heads: H2O's score
+  kept_index [L, Hkv, 20]       (no sliding window) per layer and KV head, 20 of the first 40
+                                tokens, whose KV alone is kept
+  kept_logits [T - 40, V]       the last T - 40 tokens on that kept cache, at their original
+                                positions 40.. (cache slots 20..)
 The cases cover every RoPE type (positions run past max_position_embeddings or the original
 length), both config.json spellings of RoPE (transformers-4 rope_scaling + rope_theta, and
 transformers-5 rope_parameters), sliding windows shorter than T, an explicit head_dim, and biases.
@@ -27,13 +33,14 @@ import sys
 
 import torch
 from safetensors.torch import save_file
-from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
-                          Qwen2Config, Qwen2ForCausalLM)
+from transformers import (DynamicCache, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 
 COMMON = dict(vocab_size=640, hidden_size=64, intermediate_size=160, num_hidden_layers=3,
               num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
               initializer_range=0.15, bos_token_id=None, eos_token_id=None, pad_token_id=None)
 TOKENS, SPLIT, GREEDY = 48, 30, 32
+KEPT_CONTEXT, KEPT = 40, 20
 
 
 def common(**changes):
@@ -124,7 +131,43 @@ def reference(cls, path, ids):
             token = step.logits[:, -1:].argmax(-1)
             tokens.append(int(token))
         out["greedy_from_kv"] = torch.tensor(tokens, dtype=torch.int32)
+        out.update(h2o_reference(cls, path, ids))
     return {name: t.contiguous() for name, t in out.items()}
+
+
+def h2o_reference(cls, path, ids):
+    """Explicit attention matrices summed per key, and logits on a cache of kept tokens."""
+    out = {}
+    model = cls.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
+    config = model.config
+    kv_heads, tokens = config.num_key_value_heads, ids.shape[1]
+    group = config.num_attention_heads // kv_heads
+    attentions = model(ids, output_attentions=True).attentions  # [1, H, T, T] per layer
+    out["attention_received"] = torch.stack(
+        [a[0].view(kv_heads, group, tokens, tokens).sum(dim=(1, 2)) for a in attentions])
+    if getattr(config, "sliding_window", None) and (
+            getattr(config, "use_sliding_window", True)):
+        return out  # the decoder refuses dropped tokens with sliding windows
+    # A fresh model: dynamic RoPE's rotary module remembers the longest sequence it has seen.
+    model = cls.from_pretrained(path, dtype=torch.float32).eval()
+    context = model(ids[:, :KEPT_CONTEXT], use_cache=True).past_key_values
+    generator = torch.Generator().manual_seed(2)
+    layers = len(context.layers)
+    index = torch.stack([torch.stack([
+        torch.randperm(KEPT_CONTEXT, generator=generator)[:KEPT].sort().values
+        for _ in range(kv_heads)]) for _ in range(layers)])  # [L, Hkv, KEPT]
+    cache = DynamicCache()
+    for layer in range(layers):
+        k, v = layer_kv(context, layer)  # [1, Hkv, T, D]
+        gather = index[layer][None, :, :, None].expand(1, kv_heads, KEPT, k.shape[-1])
+        cache.update(k.gather(2, gather), v.gather(2, gather), layer)
+    tail = ids[:, KEPT_CONTEXT:]
+    result = model(tail, past_key_values=cache, use_cache=True,
+                   position_ids=torch.arange(KEPT_CONTEXT, tokens)[None],
+                   cache_position=torch.arange(KEPT, KEPT + tail.shape[1]))
+    out["kept_index"] = index.to(torch.int32)
+    out["kept_logits"] = result.logits[0]
+    return out
 
 
 def config_fields():

@@ -25,16 +25,21 @@ class CheckpointModel : public LanguageModel {
                            const ResidentKV* out) override {
     return llama_->prefill_resident(tokens, past, out);
   }
-  PrefillResult prefill(const std::vector<int32_t>& tokens, const KVCache* past,
-                        bool all_logits) override {
-    return llama_->prefill(tokens, past, all_logits);
+  PrefillResult prefill(const std::vector<int32_t>& tokens, const KVCache* past, bool all_logits,
+                        int64_t first_position = -1) override {
+    return llama_->prefill(tokens, past, all_logits, first_position);
   }
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, const KVCache* past,
-                                int max_new_tokens, int32_t eos) override {
-    return llama_->generate(prompt, past, max_new_tokens, eos);
+                                int max_new_tokens, int32_t eos,
+                                int64_t first_position = -1) override {
+    return llama_->generate(prompt, past, max_new_tokens, eos, first_position);
   }
-  std::vector<double> log_probs(const std::vector<int32_t>& tokens, const KVCache* past) override {
-    return llama_->log_probs(tokens, past);
+  std::vector<double> log_probs(const std::vector<int32_t>& tokens, const KVCache* past,
+                                int64_t first_position = -1) override {
+    return llama_->log_probs(tokens, past, first_position);
+  }
+  std::vector<float> attention_received(const std::vector<int32_t>& tokens) override {
+    return llama_->attention_received(tokens);
   }
   const TextTokenizer* tokenizer() const override { return &tokenizer_; }
 

@@ -49,17 +49,28 @@ class LanguageModel {
   // KV shape for `tokens` tokens (layers, kv_heads, head_dim).
   virtual KVShape kv_shape(int64_t tokens) const = 0;
 
-  // Runs `tokens` on top of `past` (nullptr: an empty context).
+  // Runs `tokens` on top of `past` (nullptr: an empty context). first_position: the position
+  // of tokens[0] (-1: past's token count). A larger one says the past leaves context tokens out
+  // (H2O keeps some tokens' KV, RoPE already applied): new tokens take their original
+  // positions, and attend to every cached token.
   virtual PrefillResult prefill(const std::vector<int32_t>& tokens, const KVCache* past,
-                                bool all_logits) = 0;
+                                bool all_logits, int64_t first_position = -1) = 0;
   // Greedy decoding: feeds `prompt` on top of `past`, then up to max_new_tokens argmax tokens,
   // stopping after `eos` (if >= 0). Returns the generated tokens.
   virtual std::vector<int32_t> generate(const std::vector<int32_t>& prompt, const KVCache* past,
-                                        int max_new_tokens, int32_t eos) = 0;
+                                        int max_new_tokens, int32_t eos,
+                                        int64_t first_position = -1) = 0;
   // log p(tokens[i] | past, tokens[0..i)) for i = 1 .. T-1: one value per predicted token, for
   // perplexity.
-  virtual std::vector<double> log_probs(const std::vector<int32_t>& tokens,
-                                        const KVCache* past) = 0;
+  virtual std::vector<double> log_probs(const std::vector<int32_t>& tokens, const KVCache* past,
+                                        int64_t first_position = -1) = 0;
+  // H2O's heavy-hitter score of a prefill of `tokens` (no past): per layer, KV head and token,
+  // the attention probability the token's key received, summed over every query and every
+  // query head that reads that KV head: [layers, kv_heads, tokens], row-major.
+  virtual std::vector<float> attention_received(const std::vector<int32_t>& tokens) {
+    (void)tokens;
+    fail("language model '", name(), "' cannot report attention scores");
+  }
   // Where it runs: "cpu" or "cuda" (ResidentKV memory is that device's).
   virtual std::string device() const { return "cpu"; }
   // Prefill on top of KV that already sits in the memory the model runs in (`past`: pieces in

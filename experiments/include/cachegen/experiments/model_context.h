@@ -18,8 +18,10 @@ StreamContext model_context(LanguageModel& model, const TextTokenizer& tokenizer
                             const std::vector<int32_t>& context, int64_t chunk_tokens);
 
 // The model's greedy answer to the request's question on `kv` (the KV streaming assembled), cut
-// at the request's answer end; at most max_tokens tokens.
+// at the request's answer end; at most max_tokens tokens. first_position: the question's first
+// position (-1: kv's token count; more when kv leaves context tokens out, as H2O's does).
 std::string answer_on_kv(LanguageModel& model, const TextTokenizer& tokenizer, const KVCache& kv,
-                         const DatasetRequest& request, int max_tokens);
+                         const DatasetRequest& request, int max_tokens,
+                         int64_t first_position = -1);
 
 }  // namespace cachegen

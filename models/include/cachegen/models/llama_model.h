@@ -70,11 +70,15 @@ class LlamaModel : public LanguageModel {
   std::string device() const override;
   int32_t prefill_resident(const std::vector<int32_t>& tokens, const std::vector<ResidentKV>& past,
                            const ResidentKV* out) override;
-  PrefillResult prefill(const std::vector<int32_t>& tokens, const KVCache* past,
-                        bool all_logits) override;
+  PrefillResult prefill(const std::vector<int32_t>& tokens, const KVCache* past, bool all_logits,
+                        int64_t first_position = -1) override;
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, const KVCache* past,
-                                int max_new_tokens, int32_t eos) override;
-  std::vector<double> log_probs(const std::vector<int32_t>& tokens, const KVCache* past) override;
+                                int max_new_tokens, int32_t eos,
+                                int64_t first_position = -1) override;
+  std::vector<double> log_probs(const std::vector<int32_t>& tokens, const KVCache* past,
+                                int64_t first_position = -1) override;
+  // The blocked attention path's probabilities, summed (language_model.h); any attention setting.
+  std::vector<float> attention_received(const std::vector<int32_t>& tokens) override;
 
   // The internals (models/src/llama_impl.h), for the trainer in the same module.
   struct Impl;
