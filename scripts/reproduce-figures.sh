@@ -3,12 +3,14 @@
 # text (scripts/make_corpus.sh) and the bandwidth traces, runs each configs/paper/*.yaml into
 # results/runs/ (fresh), plots results/paper/*.png with a table of numbers beside each, and keeps
 # each run's config.yaml, runs.csv and summary.json under results/paper/runs/. About 25 minutes
-# on this 2-core machine. Give figure names to redo only those.
+# on this 2-core machine, plus about an hour for context-compression and context-compression-ppl
+# (SmolLM2-135M, from scripts/setup.sh). Give figure names to redo only those.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/bin/cachegen ] || scripts/build.sh release
 [ -f results/builtin-data/heldout.txt ] || scripts/make_corpus.sh
+[ -f results/real-text/documents.txt ] || scripts/make_documents.sh
 for i in 1 2 3 4 5 6 7 8; do
   build/bin/cachegen trace gen --kind uniform --low-gbps 0.1 --high-gbps 10 --interval-s 0.2 \
     --duration-s 30 --seed $i --out configs/paper/traces/uniform-$i.csv
@@ -29,11 +31,18 @@ for name in "${names[@]}"; do
   mkdir -p "results/paper/runs/$name"
   cp "results/runs/$name"/{config.yaml,runs.csv,summary.json} "results/paper/runs/$name/"
 done
-# kvtc-size-vs-quality is plotted with 95% bootstrap intervals by the real-model plotter.
-paper_names=() interval_names=()
+# kvtc-size-vs-quality is plotted with 95% bootstrap intervals by the real-model plotter; the
+# context-compression runs (built-in model and SmolLM2) make one table and figure together.
+paper_names=() interval_names=() compression_names=()
 for name in "${names[@]}"; do
-  if [ "$name" = kvtc-size-vs-quality ]; then interval_names+=("$name"); else paper_names+=("$name"); fi
+  case "$name" in
+    kvtc-size-vs-quality) interval_names+=("$name") ;;
+    context-compression*) compression_names+=("$name") ;;
+    *) paper_names+=("$name") ;;
+  esac
 done
+[ ${#compression_names[@]} -eq 0 ] ||
+  .venv/bin/python scripts/plot_compression.py results/runs results/paper "${compression_names[@]}"
 [ ${#paper_names[@]} -eq 0 ] ||
   .venv/bin/python scripts/plot_figures.py results/runs results/paper "${paper_names[@]}"
 [ ${#interval_names[@]} -eq 0 ] ||
