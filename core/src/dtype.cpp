@@ -4,6 +4,7 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
 #include <immintrin.h>
 #define CACHEGEN_HAVE_F16C_PATH 1
 #endif
@@ -151,7 +152,13 @@ bool half_kernel_supported(HalfKernel kernel) {
   if (kernel != HalfKernel::kF16c)
     return true;
 #ifdef CACHEGEN_HAVE_F16C_PATH
-  static const bool supported = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  // (F16C by cpuid leaf 1, ECX bit 29: clang's __builtin_cpu_supports does not know it; "avx"
+  // also checks that the OS saves the YMM state.)
+  static const bool supported = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 &&
+           (ecx & (1u << 29)) != 0;
+  }();
   return supported;
 #else
   return false;

@@ -396,9 +396,10 @@ std::string write_summary(const std::string& out_dir) {
       auto it = r.find(key);
       return it == r.end() ? std::string() : it->second;
     };
-    const std::string controller = setting("encoding").empty()
-                                       ? setting("controller")
-                                       : "fixed:encoding=" + setting("encoding");
+    std::string controller = setting("encoding").empty() ? setting("controller")
+                                                         : "fixed:encoding=" + setting("encoding");
+    if (!setting("compression").empty() && setting("compression") != "none")
+      controller += " +" + setting("compression");  // (the line grows past its column)
     const std::string bandwidth = !setting("net.trace").empty() ? "trace"
                                   : setting("net.bandwidth_gbps").empty()
                                       ? "default"
