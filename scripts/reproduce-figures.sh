@@ -15,6 +15,7 @@ for i in 1 2 3 4 5 6 7 8; do
   build/bin/cachegen trace gen --kind uniform --low-gbps 0.1 --high-gbps 10 --interval-s 0.2 \
     --duration-s 30 --seed $i --out configs/paper/traces/uniform-$i.csv
 done
+[ -f configs/paper/traces/slo/chunk-100.csv ] || scripts/make-slo-traces.sh
 # kvtc-size-vs-quality's calibration: line-retrieval records of other seeds than the evaluated.
 if [ ! -f results/builtin-data/builtin-pca-l1.kvtc ]; then
   build/bin/cachegen retrieval-text --records 40 --lines 60 --seed 1000 \

@@ -219,10 +219,11 @@ RunConfig load_run_config(const std::string& path) {
   // The settings every point shares: top-level keys, with `net:` flattened to net.KEY.
   std::map<std::string, YAML::Node> shared;
   const YAML::Node& const_root = root;  // (lookups on a const node do not insert)
-  const YAML::Node encodings = const_root["encodings"], sweep = const_root["sweep"];
+  const YAML::Node encodings = const_root["encodings"], sweep = const_root["sweep"],
+                   pool = const_root["pool"];
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = yaml_scalar(it->first, path, "a key");
-    if (key == "encodings" || key == "sweep") {
+    if (key == "encodings" || key == "sweep" || key == "pool") {
       continue;
     } else if (key == "net") {
       if (!it->second.IsMap())
@@ -273,6 +274,25 @@ RunConfig load_run_config(const std::string& path) {
       values.emplace_back(it->second.begin(), it->second.end());
       for (const YAML::Node& v : values.back())
         yaml_scalar(v, path, "each value of 'sweep." + key + "'");
+    }
+  }
+  // pool: swept keys that summary.json also averages over (each pooled entry: the points that
+  // differ only in them, their requests together).
+  if (pool) {
+    if (!pool.IsSequence())
+      fail(top.at(pool), "'pool' must be a list of swept keys");
+    for (const YAML::Node& node : pool) {
+      const std::string key = yaml_scalar(node, path, "each value of 'pool'");
+      if (std::find(config.axis_names.begin(), config.axis_names.end(), key) ==
+          config.axis_names.end()) {
+        fail(top.at(node), unknown_name_message("pooled key", key, config.axis_names),
+             " (pool names swept keys)");
+      }
+      if (std::find(config.pooled_axes.begin(), config.pooled_axes.end(), key) !=
+          config.pooled_axes.end()) {
+        fail(top.at(node), "key '", key, "' is pooled twice");
+      }
+      config.pooled_axes.push_back(key);
     }
   }
   // Cartesian product, last axis fastest; bounded so that a typo cannot ask for a vast sweep.
@@ -328,7 +348,14 @@ RunConfig load_run_config(const std::string& path) {
       out << v.as<std::string>();
     out << YAML::EndSeq;
   }
-  out << YAML::EndMap << YAML::EndMap;
+  out << YAML::EndMap;
+  if (!config.pooled_axes.empty()) {
+    out << YAML::Key << "pool" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& key : config.pooled_axes)
+      out << key;
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
   config.resolved_yaml = std::string(out.c_str()) + "\n";
   return config;
 }

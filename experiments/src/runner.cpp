@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "cachegen/core/byte_io.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/timer.h"
+#include "cachegen/core/yaml_config.h"
 #include "cachegen/experiments/provenance.h"
 #include "sweep_worker.h"
 
@@ -314,36 +316,90 @@ void merge_results(const std::vector<std::string>& shard_dirs, const std::string
   merge_provenance(shard_dirs, out_dir);
 }
 
-std::string write_summary(const std::string& out_dir) {
-  const Table runs = read_rows(out_dir + "/runs.csv", false);
-  const std::vector<Row>& rows = runs.rows;
-  struct Mean {
-    double sum = 0;
-    int64_t n = 0;
-    void add(const std::string& v) {
-      if (!v.empty()) {
-        sum += std::stod(v);
-        ++n;
-      }
+namespace {
+struct Mean {
+  double sum = 0;
+  int64_t n = 0;
+  void add(const std::string& v) {
+    if (!v.empty()) {
+      sum += std::stod(v);
+      ++n;
     }
-    nlohmann::json value() const {
-      return n ? nlohmann::json(sum / static_cast<double>(n)) : nlohmann::json();
-    }
-  };
-  const std::vector<std::string> averaged{
+  }
+  nlohmann::json value() const {
+    return n ? nlohmann::json(sum / static_cast<double>(n)) : nlohmann::json();
+  }
+};
+
+const std::vector<std::string>& averaged_columns() {
+  static const std::vector<std::string> columns{
       "ttft_s",   "transfer_s",        "decode_s", "recompute_s", "prefill_s",  "waiting_s",
       "kv_bytes", "bits_per_element",  "accuracy", "f1",          "perplexity", "kl",
       "top1",     "kv_relative_error", "slo_met"};
-  std::map<int64_t, std::map<std::string, Mean>> by_point;
-  std::map<int64_t, Row> first;
-  for (const Row& row : rows) {
-    const int64_t point = std::stoll(row.at("point"));
-    first.emplace(point, row);
-    for (const std::string& column : averaged) {
-      auto it = row.find(column);
-      by_point[point][column].add(it == row.end() ? "" : it->second);
+  return columns;
+}
+
+// 95% Wilson score interval of a rate of `hits` in n trials (z = 1.96).
+std::pair<double, double> wilson_interval(double hits, int64_t n) {
+  if (n == 0)
+    return {0.0, 1.0};
+  const double z = 1.96, trials = static_cast<double>(n), p = hits / trials;
+  const double centre = (p + z * z / (2 * trials)) / (1 + z * z / trials);
+  const double half =
+      z * std::sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials);
+  // (The bounds at 0 and n hits are 0 and 1 exactly; rounding would put them just inside.)
+  return {hits == 0 ? 0.0 : std::max(0.0, centre - half),
+          hits == trials ? 1.0 : std::min(1.0, centre + half)};
+}
+
+// Means of the result columns over `rows`, the request count and the SLO violation rate with
+// its interval, into `entry`.
+std::map<std::string, Mean> add_statistics(const std::vector<const Row*>& rows,
+                                           nlohmann::ordered_json& entry) {
+  std::map<std::string, Mean> means;
+  for (const std::string& column : averaged_columns()) {
+    Mean& m = means[column];
+    for (const Row* row : rows) {
+      auto it = row->find(column);
+      m.add(it == row->end() ? "" : it->second);
     }
   }
+  entry["requests"] = means.at("ttft_s").n;
+  for (const std::string& column : averaged_columns())
+    entry[column == "slo_met" ? "slo_met_rate" : column] = means.at(column).value();
+  const Mean& slo = means.at("slo_met");
+  const double violations = static_cast<double>(slo.n) - slo.sum;
+  entry["slo_violation_rate"] = slo.n ? violations / static_cast<double>(slo.n) : 0.0;
+  const auto [low, high] = wilson_interval(violations, slo.n);
+  entry["slo_violation_ci95"] = {low, high};
+  return means;
+}
+
+// The `pool:` keys of a run directory's resolved config.
+std::vector<std::string> pooled_axes(const std::string& out_dir) {
+  const YAML::Node config = load_yaml_file(out_dir + "/config.yaml");
+  std::vector<std::string> keys;
+  if (const YAML::Node pool = config["pool"]) {
+    for (const YAML::Node& key : pool)
+      keys.push_back(key.as<std::string>());
+  }
+  return keys;
+}
+}  // namespace
+
+std::string write_summary(const std::string& out_dir) {
+  const Table runs = read_rows(out_dir + "/runs.csv", false);
+  const std::vector<Row>& rows = runs.rows;
+  // The settings: every column between the row's identity and its results.
+  std::vector<std::string> settings;
+  for (auto c = runs.columns.begin();
+       c != std::find(runs.columns.begin(), runs.columns.end(), "revision"); ++c) {
+    if (*c != "point" && *c != "request" && *c != "seed")
+      settings.push_back(*c);
+  }
+  std::map<int64_t, std::vector<const Row*>> by_point;
+  for (const Row& row : rows)
+    by_point[std::stoll(row.at("point"))].push_back(&row);
   nlohmann::ordered_json summary;
   summary["rows"] = rows.size();
   summary["points"] = nlohmann::ordered_json::array();
@@ -353,23 +409,16 @@ std::string write_summary(const std::string& out_dir) {
                 "encoding", "ctx", "bw_gbps", "slo_s", "ttft_s", "size_MB", "quality", "kl",
                 "slo%");
   table << line;
-  for (const auto& [point, means] : by_point) {
-    const Row& r = first.at(point);
+  for (const auto& [point, point_rows] : by_point) {
+    const Row& r = *point_rows.front();
     nlohmann::ordered_json p;
     p["point"] = point;
-    // The point's settings: every column between the row's identity and its results.
-    const auto settings_end = std::find(runs.columns.begin(), runs.columns.end(), "revision");
-    for (auto c = runs.columns.begin(); c != settings_end; ++c) {
-      if (*c != "point" && *c != "request" && *c != "seed")
-        p[*c] = r.at(*c);
-    }
+    for (const std::string& key : settings)
+      p[key] = r.at(key);
     for (const char* key : {"kv_tokens", "encoding_used", "codec_used"})
       p[key] = r.at(key);
-    p["requests"] = means.at("ttft_s").n;
-    for (const std::string& column : averaged)
-      p[column == "slo_met" ? "slo_met_rate" : column] = means.at(column).value();
+    const std::map<std::string, Mean> means = add_statistics(point_rows, p);
     const Mean& slo = means.at("slo_met");
-    p["slo_violation_rate"] = slo.n ? 1 - slo.sum / static_cast<double>(slo.n) : 0.0;
     summary["points"].push_back(p);
     // Quality: the dataset's metric, else the KV error.
     std::string quality = "-";
@@ -411,6 +460,40 @@ std::string write_summary(const std::string& out_dir) {
                   means.at("kv_bytes").value().get<double>() / 1e6, quality.c_str(), kl,
                   100 * slo.sum / static_cast<double>(std::max<int64_t>(1, slo.n)));
     table << line;
+  }
+  // Pooled entries: the points that differ only in the pooled keys, their requests together.
+  const std::vector<std::string> pooled = pooled_axes(out_dir);
+  if (!pooled.empty()) {
+    std::map<std::vector<std::string>, std::vector<const Row*>> groups;
+    std::vector<std::vector<std::string>> order;  // first appearance
+    for (const auto& [point, point_rows] : by_point) {
+      std::vector<std::string> key;
+      for (const std::string& setting : settings) {
+        if (std::find(pooled.begin(), pooled.end(), setting) == pooled.end())
+          key.push_back(point_rows.front()->at(setting));
+      }
+      auto [it, fresh] = groups.try_emplace(key);
+      if (fresh)
+        order.push_back(key);
+      it->second.insert(it->second.end(), point_rows.begin(), point_rows.end());
+    }
+    summary["pooled_over"] = pooled;
+    summary["pooled"] = nlohmann::ordered_json::array();
+    for (const std::vector<std::string>& key : order) {
+      const std::vector<const Row*>& group = groups.at(key);
+      nlohmann::ordered_json entry;
+      size_t k = 0;
+      for (const std::string& setting : settings) {
+        if (std::find(pooled.begin(), pooled.end(), setting) == pooled.end())
+          entry[setting] = key[k++];
+      }
+      std::set<std::string> points;
+      for (const Row* row : group)
+        points.insert(row->at("point"));
+      entry["points"] = points.size();
+      add_statistics(group, entry);
+      summary["pooled"].push_back(entry);
+    }
   }
   const nlohmann::ordered_json provenance = read_provenance(out_dir);
   if (!provenance.is_null())

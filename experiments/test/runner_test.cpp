@@ -85,14 +85,15 @@ TEST(Runner, WritesConfigRowsAndSummary) {
   std::string csv = read(options.out_dir + "/runs.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 25);
   // One column per setting (run keys and the config's net.* keys), then the results.
-  EXPECT_EQ(csv.substr(0, csv.find('\n')),
-            "point,request,seed,model,hardware,timing,dataset,context_tokens,chunk_tokens,"
-            "question_tokens,eval_tokens,max_new_tokens,controller,encoding,codec,compression,network,"
-            "slo_s,"
-            "overlap,requests,net.bandwidth_gbps,net.rtt_ms,revision,kv_tokens,"
-            "encoding_used,codec_used,ttft_s,transfer_s,decode_s,recompute_s,prefill_s,"
-            "waiting_s,kv_bytes,bits_per_element,slo_met,accuracy,f1,perplexity,kl,top1,"
-            "kv_relative_error,chunk_encodings");
+  EXPECT_EQ(
+      csv.substr(0, csv.find('\n')),
+      "point,request,seed,model,hardware,timing,dataset,context_tokens,chunk_tokens,"
+      "question_tokens,eval_tokens,max_new_tokens,controller,encoding,codec,compression,network,"
+      "slo_s,"
+      "overlap,requests,net.bandwidth_gbps,net.rtt_ms,revision,kv_tokens,"
+      "encoding_used,codec_used,ttft_s,transfer_s,decode_s,recompute_s,prefill_s,"
+      "waiting_s,kv_bytes,bits_per_element,slo_met,accuracy,f1,perplexity,kl,top1,"
+      "kv_relative_error,chunk_encodings");
   auto summary = nlohmann::json::parse(read(options.out_dir + "/summary.json"));
   ASSERT_EQ(summary["points"].size(), 8u);
   EXPECT_EQ(summary["points"][3]["encoding_used"], "text");
@@ -114,6 +115,56 @@ TEST(Runner, WritesConfigRowsAndSummary) {
   // Resuming with another config is refused.
   RunConfig other = load_run_config(write_config(dir, std::string(kSweep) + "seed: 9\n"));
   EXPECT_THROW(run_sweep(other, options), Error);
+}
+
+// `pool:` adds summary entries over swept keys: the points that differ only in them, their
+// requests together, the violation rate with a 95% Wilson interval.
+TEST(Runner, SummaryPoolsRequestsOverPooledKeys) {
+  std::string dir = dir_for("pool");
+  RunConfig config =
+      load_run_config(write_config(dir, std::string(kSweep) + "pool: [net.bandwidth_gbps]\n"));
+  EXPECT_EQ(config.pooled_axes, std::vector<std::string>{"net.bandwidth_gbps"});
+  EXPECT_NE(config.resolved_yaml.find("pool: [net.bandwidth_gbps]"), std::string::npos);
+  run_sweep(config, RunOptions{dir + "/out", false, 0, 1, false});
+  write_summary(dir + "/out");
+  auto summary = nlohmann::json::parse(read(dir + "/out/summary.json"));
+  EXPECT_EQ(summary["pooled_over"], nlohmann::json::array({"net.bandwidth_gbps"}));
+  ASSERT_EQ(summary["pooled"].size(), 4u);  // one per controller
+  for (size_t c = 0; c < 4; ++c) {
+    const auto& pooled = summary["pooled"][c];
+    const auto& low = summary["points"][2 * c];
+    const auto& high = summary["points"][2 * c + 1];
+    EXPECT_EQ(pooled["controller"], low["controller"]);
+    EXPECT_FALSE(pooled.contains("net.bandwidth_gbps"));
+    EXPECT_EQ(pooled["points"], 2);
+    EXPECT_EQ(pooled["requests"], 6);
+    const double rate = pooled["slo_violation_rate"].get<double>();
+    EXPECT_DOUBLE_EQ(
+        rate,
+        (low["slo_violation_rate"].get<double>() + high["slo_violation_rate"].get<double>()) / 2);
+    EXPECT_DOUBLE_EQ(pooled["ttft_s"].get<double>(),
+                     (low["ttft_s"].get<double>() + high["ttft_s"].get<double>()) / 2);
+    const auto interval = pooled["slo_violation_ci95"].get<std::vector<double>>();
+    ASSERT_EQ(interval.size(), 2u);
+    EXPECT_LE(interval[0], rate);
+    EXPECT_GE(interval[1], rate);
+    EXPECT_LT(interval[1] - interval[0], 0.8);  // 6 requests narrow it below the whole range
+  }
+  // A point's interval too: Wilson's for 0 of 3 is [0, 0.562] (z = 1.96).
+  for (const auto& point : summary["points"]) {
+    if (point["slo_violation_rate"].get<double>() == 0) {
+      EXPECT_EQ(point["slo_violation_ci95"][0].get<double>(), 0.0);
+      EXPECT_NEAR(point["slo_violation_ci95"][1].get<double>(), 0.5615, 1e-4);
+    }
+  }
+  // Only swept keys pool; the nearest one is named.
+  try {
+    load_run_config(write_config(dir, std::string(kSweep) + "pool: [net.bandwidth_gbp]\n"));
+    FAIL() << "an unswept pooled key was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("net.bandwidth_gbps"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("line 17"), std::string::npos) << e.what();
+  }
 }
 
 // provenance.json (and summary.json) name every input file with its sha256 and the build; a

@@ -20,6 +20,10 @@ const OptionSchema& network_options() {
       file_option("trace", "bandwidth trace file (CSV time_s,bandwidth_mbps, or Mahimahi)"),
       choice_option("trace_format", "auto", {"auto", "csv", "mahimahi"}, "the trace's format"),
       number_option("mahimahi_bin_ms", 10, 0.001, 1e6, "Mahimahi trace -> rate bins (ms)"),
+      choice_option("trace_clock", "time", {"time", "chunk"},
+                    "time: the trace's rate changes with time; chunk: its time column counts "
+                    "chunks, each transfer at one rate (the reference's per-chunk bandwidth; "
+                    "fluid)"),
       number_option("rtt_ms", 10, 0.001, 1e6, "round-trip propagation time (ms)"),
       integer_option("mtu", 1500, 576, 65535, "link MTU in bytes; TCP segments are MTU - 52"),
       integer_option("queue_packets", 0, 0, int64_t{1} << 30,
@@ -44,6 +48,7 @@ NetworkConfig network_config_from(const Options& options) {
   } else {
     c.trace = constant_trace(options.number("bandwidth_gbps"));
   }
+  c.trace_per_chunk = options.text("trace_clock") == "chunk";
   c.rtt_s = options.number("rtt_ms") / 1000;
   c.mtu = static_cast<int>(options.integer("mtu"));
   c.queue_packets = options.integer("queue_packets");

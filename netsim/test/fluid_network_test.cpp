@@ -54,6 +54,41 @@ TEST(FluidNetwork, SlowStartDoublesPerRoundThenFillsThePipe) {
   EXPECT_NEAR(slow.transfer(10'000'000, 5) - 5, fast.transfer(10'000'000, 5) - 5, 1e-9);
 }
 
+// trace_clock=chunk: transfer i runs wholly at the rate in force at "time" i, whenever it
+// starts (the reference's per-chunk bandwidth); clones keep counting from where they are.
+TEST(FluidNetwork, ChunkClockGivesEachTransferOneRate) {
+  NetworkConfig c = config(BandwidthTrace({{0, 1e9}, {1, 4e9}, {2, 0.5e9}}, "chunks"), 10);
+  c.trace_per_chunk = true;
+  FluidNetwork net(c);
+  const double efficiency = 1448.0 / 1502, wire_bits = 10e6 * 8 / efficiency;
+  // Chunk 0 at 1 Gbps, though it lasts past "time" 1 of the trace.
+  double done = net.transfer(10'000'000, 0);
+  EXPECT_NEAR(done, 0.010 + wire_bits / 1e9, 1e-12);
+  std::unique_ptr<NetworkModel> ahead = net.clone();
+  // Chunk 1 at 4 Gbps, asked for at 5 s (a time clock would give 0.5 Gbps there).
+  EXPECT_NEAR(net.transfer(10'000'000, 5), 5.010 + wire_bits / 4e9, 1e-12);
+  EXPECT_NEAR(ahead->transfer(10'000'000, 5), 5.010 + wire_bits / 4e9, 1e-12);
+  // Chunk 2 and every later one at the last rate.
+  EXPECT_NEAR(net.transfer(10'000'000, 6), 6.010 + wire_bits / 0.5e9, 1e-12);
+  EXPECT_NEAR(net.transfer(10'000'000, 7), 7.010 + wire_bits / 0.5e9, 1e-12);
+  // The time clock on the same trace follows time instead.
+  FluidNetwork timed(config(c.trace, 10));
+  EXPECT_NEAR(timed.transfer(10'000'000, 5), 5.010 + wire_bits / 0.5e9, 1e-12);
+  // The option spells it; ns-3 (when built) refuses it.
+  auto from_options =
+      make_network("fluid", Options::parse("bandwidth_gbps=2;trace_clock=chunk", "test"));
+  EXPECT_NEAR(from_options->transfer(10'000'000, 3), 3.010 + wire_bits / 2e9, 1e-12);
+  EXPECT_THROW(make_network("fluid", Options::parse("trace_clock=packets", "test")), Error);
+  if (network_registry().contains("ns3")) {
+    try {
+      make_network("ns3", Options::parse("trace_clock=chunk", "test"));
+      FAIL() << "ns3 accepted trace_clock=chunk";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("fluid model's only"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(FluidNetwork, RegistryBuildsFromOptions) {
   auto net = make_network("fluid", Options::parse("bandwidth_gbps=8;rtt_ms=0.5", "test"));
   EXPECT_NEAR(net->transfer(1'000'000, 0), 0.0005 + 1e-3 / (1448.0 / 1502), 1e-12);

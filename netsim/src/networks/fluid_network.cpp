@@ -16,12 +16,21 @@ double FluidNetwork::transfer(uint64_t bytes, double start_s) {
   }
   const double half_rtt = config_.rtt_s / 2;
   const double wire_per_payload_bit = 1 / config_.payload_efficiency();
+  // The time at which `bits` sent from `from_s` have left: at the trace's rate over time, or
+  // (chunk clock) at the one rate of this transfer's index.
+  const double chunk_rate_bps =
+      config_.trace_per_chunk ? config_.trace.rate_at(static_cast<double>(transfers_)) : 0;
+  ++transfers_;
+  auto time_to_send = [&](double bits, double from_s) {
+    return config_.trace_per_chunk ? from_s + bits / chunk_rate_bps
+                                   : config_.trace.time_to_send(bits, from_s);
+  };
   double t = start_s + half_rtt;  // the request reaches the sender
   double remaining = static_cast<double>(bytes);
   // Slow start: one window per RTT until a window takes at least an RTT to send.
   while (window_limited_ && remaining > 0) {
     double window = std::min(cwnd_bytes_, remaining);
-    double sent_at = config_.trace.time_to_send(window * 8 * wire_per_payload_bit, t);
+    double sent_at = time_to_send(window * 8 * wire_per_payload_bit, t);
     if (sent_at - t >= config_.rtt_s) {
       window_limited_ = false;  // the window now fills the pipe: fluid from here on
       break;
@@ -32,7 +41,7 @@ double FluidNetwork::transfer(uint64_t bytes, double start_s) {
       return last_done_s_ = sent_at + half_rtt;
     t += config_.rtt_s;  // the next window leaves when the first ACKs return
   }
-  double sent_at = config_.trace.time_to_send(remaining * 8 * wire_per_payload_bit, t);
+  double sent_at = time_to_send(remaining * 8 * wire_per_payload_bit, t);
   return last_done_s_ = sent_at + half_rtt;
 }
 

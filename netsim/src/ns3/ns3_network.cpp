@@ -227,9 +227,18 @@ const std::vector<std::pair<double, uint64_t>>& Ns3Network::arrivals() const {
   return impl_->arrivals;
 }
 
+namespace {
+// A packet simulation cannot price a chunk at a rate of its own: its link rate follows time.
+void check_ns3_options(const Options& options) {
+  check_network_options(options);
+  if (options.text("trace_clock") == "chunk")
+    fail(options.context(), ": trace_clock=chunk is the fluid model's only; ns3 follows time");
+}
+}  // namespace
+
 CACHEGEN_REGISTER(network_registry(),
                   {"ns3", "ns-3 TCP over a point-to-point bottleneck following the trace",
-                   network_options(), check_network_options},
+                   network_options(), check_ns3_options},
                   [](const Options& options) {
                     return std::make_unique<Ns3Network>(network_config_from(options));
                   });

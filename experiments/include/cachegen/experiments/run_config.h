@@ -42,8 +42,9 @@ struct RunPoint {
 struct RunConfig {
   std::string source;  // the file
   std::string name;
-  std::vector<EncodingSpec> encodings;  // the store's encodings, best quality first
-  std::vector<std::string> axis_names;  // in sweep order
+  std::vector<EncodingSpec> encodings;   // the store's encodings, best quality first
+  std::vector<std::string> axis_names;   // in sweep order
+  std::vector<std::string> pooled_axes;  // swept keys summary.json also averages over (`pool:`)
   std::vector<RunPoint> points;
   std::string resolved_yaml;  // every key with its value or default, and the sweep
 

@@ -2,9 +2,10 @@
 // has crossed half an RTT, and arrive half an RTT after they leave. Exact and fast, for large
 // sweeps. With slow_start=on, the first rounds are window-limited: the window starts at
 // initial_cwnd segments and doubles every RTT until it fills the pipe; it carries over between
-// chunks, like TCP's.
+// chunks, like TCP's. With trace_clock=chunk, transfer i runs at the trace's rate at "time" i.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "cachegen/core/network.h"
@@ -26,6 +27,7 @@ class FluidNetwork : public NetworkModel {
   double last_done_s_ = 0;
   double cwnd_bytes_;
   bool window_limited_;
+  int64_t transfers_ = 0;  // transfers asked for so far (the chunk clock)
 };
 
 }  // namespace cachegen

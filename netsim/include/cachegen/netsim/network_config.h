@@ -15,6 +15,10 @@ namespace cachegen {
 
 struct NetworkConfig {
   BandwidthTrace trace = BandwidthTrace::constant(3e9);
+  // false: the trace's rate changes with simulated time; true: its time column counts chunks,
+  // and transfer i runs wholly at the rate in force at i (the reference's oracle per-chunk
+  // bandwidth, drawn once per chunk).
+  bool trace_per_chunk = false;
   double rtt_s = 0.010;
   int mtu = 1500;
   int64_t queue_packets = 0;
