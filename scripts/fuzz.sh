@@ -6,16 +6,18 @@
 # regression test (ctest fuzz_replay.<target>).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors container profile trace
 #                                            run_config hardware_profile tokenizer model_config
+#                                            train_recipe dataset kvtc_calibration
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 declare -A module=([safetensors]=core [container]=codec [profile]=codec [trace]=netsim
                    [run_config]=experiments [hardware_profile]=experiments [tokenizer]=models
-                   [model_config]=models)
+                   [model_config]=models [train_recipe]=models [dataset]=experiments
+                   [kvtc_calibration]=codec)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors container profile trace run_config hardware_profile
-                                     tokenizer model_config)
+                                     tokenizer model_config train_recipe dataset kvtc_calibration)
 cmake --preset fuzz >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}")
 mkdir -p results/fuzz

@@ -137,39 +137,63 @@ def ttft_vs_bandwidth(rows, out):
 
 
 def wilson(successes, n, z=1.96):
-    """95% Wilson score interval of a rate (successes of n)."""
-    if n == 0:
+    """95% Wilson score interval of a rate (successes of n; n may be an effective size)."""
+    if n <= 0:
         return 0.0, 1.0
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return (0.0 if successes == 0 else max(0.0, centre - half),
+            1.0 if successes == n else min(1.0, centre + half))
 
 
-def violation_figure(rows, out, series_of):
-    """SLO violation rate (with 95% Wilson intervals over the traces) and KV error vs SLO, one
-    line per series_of(row)."""
+def clustered_violations(rows):
+    """SLO violation rate of rows and its 95% interval, as summary.json's pooled entries give
+    it (runner.cpp, add_violations): the rows of one point (one trace, all its contexts) are a
+    cluster; Wilson's interval on n / deff, Kish's design effect from the clusters' spread,
+    within [1, mean cluster size], the cluster count at a rate of 0 or 1.
+    Returns (rate, low, high, effective n, requests, clusters)."""
+    clusters = defaultdict(list)
+    for r in rows:
+        clusters[r["point"]].append(1 - int(r["slo_met"]))
+    n = sum(len(c) for c in clusters.values())
+    rate = sum(sum(c) for c in clusters.values()) / n
+    k = len(clusters)
+    m = n / k
+    deff = m
+    if 0 < rate < 1 and k > 1:
+        spread = sum((sum(c) / len(c) - rate) ** 2 for c in clusters.values()) / (k - 1)
+        deff = min(max(spread / (rate * (1 - rate) / m), 1.0), max(1.0, m))
+    effective = n / deff
+    low, high = wilson(rate * effective, effective)
+    return rate, low, high, effective, n, k
+
+
+def violation_figure(rows, out, series_of, title=""):
+    """SLO violation rate (95% intervals, clustered by point) and KV error vs SLO, one line per
+    series_of(row)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     series = defaultdict(list)
     tagged = [dict(r, series=series_of(r)) for r in rows]
     for (name, slo), rs in group(tagged, "series", "slo_s").items():
-        missed = sum(1 - int(r["slo_met"]) for r in rs)
-        series[name].append((float(slo), missed, len(rs), mean(r["kv_relative_error"] for r in rs)))
+        series[name].append((float(slo), clustered_violations(rs),
+                             mean(r["kv_relative_error"] for r in rs)))
     slos = sorted({float(r["slo_s"]) for r in rows})
     for name, points in series.items():
         points.sort()
         x = [p[0] for p in points]
-        rate = [100 * p[1] / p[2] for p in points]
-        bounds = [wilson(p[1], p[2]) for p in points]
-        err = [[r - 100 * lo for r, (lo, hi) in zip(rate, bounds)],
-               [100 * hi - r for r, (lo, hi) in zip(rate, bounds)]]
+        rate = [100 * p[1][0] for p in points]
+        err = [[r - 100 * p[1][1] for r, p in zip(rate, points)],
+               [100 * p[1][2] - r for r, p in zip(rate, points)]]
         axes[0].errorbar(x, rate, yerr=err, marker="o", capsize=3, label=name)
-        axes[1].plot(x, [p[3] for p in points], marker="o", label=name)
-    counts = sorted({p[2] for points in series.values() for p in points})
-    axes[0].set_title(f"{'/'.join(map(str, counts))} traces per point, 95% Wilson intervals",
-                      fontsize=9)
+        axes[1].plot(x, [p[2] for p in points], marker="o", label=name)
+    traces = len({r.get("net.trace", "") for r in rows})
+    contexts = len({r["seed"] for r in rows})
+    requests = sorted({p[1][4] for points in series.values() for p in points})
+    axes[0].set_title(f"{title}{'/'.join(map(str, requests))} requests per point "
+                      f"({traces} traces x {contexts} contexts), 95% intervals", fontsize=9)
     axes[0].set_xlabel("SLO (s)")
-    axes[0].set_ylabel("SLO violations (% of traces)")
+    axes[0].set_ylabel("SLO violations (% of requests)")
     axes[1].set_xlabel("SLO (s)")
     axes[1].set_ylabel("KV relative error (quality loss)")
     axes[0].legend(fontsize=8)
@@ -181,16 +205,24 @@ def violation_figure(rows, out, series_of):
         by = {p[0]: p for p in points}
         cells = []
         for s in slos:
-            _, missed, n, error = by[s]
-            lo, hi = wilson(missed, n)
-            cells.append(f"{100 * missed / n:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}] / {error:.3f}")
+            _, (rate, lo, hi, _, _, _), error = by[s]
+            cells.append(f"{100 * rate:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}] / {error:.3f}")
         lines.append([name] + cells)
     table(out + ".md", ["method (violations [95% CI] / KV error)"] +
           [f"SLO {s:g} s" for s in slos], lines)
+    with open(out + ".md", "a") as f:
+        f.write(f"\n{'/'.join(map(str, requests))} requests per cell: {traces} traces x "
+                f"{contexts} contexts. Intervals: Wilson's on the effective sample size (the "
+                "requests of one trace are clustered; Kish's design effect from the traces' "
+                "spread), as summary.json's `pooled` entries give them.\n")
 
 
 def slo_violation(rows, out):
-    violation_figure(rows, out, label)
+    violation_figure(rows, out, label, "bandwidth per 0.2 s: ")
+
+
+def slo_violation_per_chunk(rows, out):
+    violation_figure(rows, out, label, "bandwidth per chunk: ")
 
 
 def adaptive_controller(rows, out):
@@ -247,6 +279,7 @@ FIGURES = OrderedDict([
     ("ttft-vs-quality", ttft_vs_quality),
     ("ttft-vs-bandwidth", ttft_vs_bandwidth),
     ("slo-violation", slo_violation),
+    ("slo-violation-per-chunk", slo_violation_per_chunk),
     ("adaptive-controller", adaptive_controller),
     ("codec-ablation", codec_ablation),
     ("decode-vs-transfer", decode_vs_transfer),

@@ -2,7 +2,8 @@
 # Regenerates every paper figure from scratch on the built-in model: builds, makes the held-out
 # text (scripts/make_corpus.sh) and the bandwidth traces, runs each configs/paper/*.yaml into
 # results/runs/ (fresh), plots results/paper/*.png with a table of numbers beside each, and keeps
-# each run's config.yaml, runs.csv and summary.json under results/paper/runs/. About 25 minutes
+# each run's config.yaml, runs.csv and summary.json under results/paper/runs/ (gzipped when
+# over 1 MB). About 25 minutes
 # on this 2-core machine, plus about an hour for context-compression and context-compression-ppl
 # (SmolLM2-135M, from scripts/setup.sh). Give figure names to redo only those.
 
@@ -30,7 +31,16 @@ for name in "${names[@]}"; do
   echo "== $name"
   build/bin/cachegen run "configs/paper/$name.yaml" --out "results/runs/$name"
   mkdir -p "results/paper/runs/$name"
-  cp "results/runs/$name"/{config.yaml,runs.csv,summary.json} "results/paper/runs/$name/"
+  cp "results/runs/$name/config.yaml" "results/paper/runs/$name/"
+  # Large results (the SLO sweeps' 15,000 rows) are kept gzipped.
+  for file in runs.csv summary.json; do
+    rm -f "results/paper/runs/$name/$file" "results/paper/runs/$name/$file.gz"
+    if [ "$(stat -c %s "results/runs/$name/$file")" -gt 1000000 ]; then
+      gzip -n -c "results/runs/$name/$file" > "results/paper/runs/$name/$file.gz"
+    else
+      cp "results/runs/$name/$file" "results/paper/runs/$name/"
+    fi
+  done
 done
 # kvtc-size-vs-quality is plotted with 95% bootstrap intervals by the real-model plotter; the
 # context-compression runs (built-in model and SmolLM2) make one table and figure together.

@@ -5,6 +5,7 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <random>
 
@@ -177,6 +178,13 @@ TEST(KvtcCalibration, DeterministicAcrossThreadsAndRoundTripsThroughItsFile) {
   const KvtcCalibration back = KvtcCalibration::parse(bytes, "mem");
   EXPECT_EQ(back.id, one.id);
   EXPECT_EQ(back.serialize(), bytes);
+  // The fuzz seed (codec/fuzz/corpus/kvtc_calibration/) is this calibration's file: it pins the
+  // format. CACHEGEN_WRITE_SEEDS=1 rewrites it after a deliberate format change.
+  const std::string seed =
+      CACHEGEN_SOURCE_DIR "/codec/fuzz/corpus/kvtc_calibration/seed-2x2x8-rope.kvtc";
+  if (std::getenv("CACHEGEN_WRITE_SEEDS"))
+    write_file_atomic(seed, bytes);
+  EXPECT_EQ(read_file(seed), bytes) << seed;
   EXPECT_EQ(back.rotation.inv_freq, one.rotation.inv_freq);
   // Any flipped byte fails the container's checksums, naming the file.
   for (size_t at : {size_t{10}, bytes.size() / 2, bytes.size() - 9}) {

@@ -340,10 +340,11 @@ const std::vector<std::string>& averaged_columns() {
 }
 
 // 95% Wilson score interval of a rate of `hits` in n trials (z = 1.96).
-std::pair<double, double> wilson_interval(double hits, int64_t n) {
-  if (n == 0)
+// n may be fractional (an effective sample size).
+std::pair<double, double> wilson_interval(double hits, double trials) {
+  if (trials <= 0)
     return {0.0, 1.0};
-  const double z = 1.96, trials = static_cast<double>(n), p = hits / trials;
+  const double z = 1.96, p = hits / trials;
   const double centre = (p + z * z / (2 * trials)) / (1 + z * z / trials);
   const double half =
       z * std::sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials);
@@ -352,26 +353,64 @@ std::pair<double, double> wilson_interval(double hits, int64_t n) {
           hits == trials ? 1.0 : std::min(1.0, centre + half)};
 }
 
-// Means of the result columns over `rows`, the request count and the SLO violation rate with
-// its interval, into `entry`.
-std::map<std::string, Mean> add_statistics(const std::vector<const Row*>& rows,
+// SLO violations of pooled requests: the rate and a 95% interval that accounts for requests
+// of one cluster (one point: one trace, every context) being alike. Wilson's interval on the
+// effective sample size n / deff, with Kish's design effect deff estimated from the spread of
+// the clusters' rates, between 1 (independent) and the mean cluster size (identical); at a rate
+// of 0 or 1 the spread says nothing, and the cluster count is taken (the conservative end).
+void add_violations(const std::vector<std::vector<const Row*>>& clusters,
+                    nlohmann::ordered_json& entry) {
+  double requests = 0, violations = 0;
+  std::vector<double> rates;
+  for (const std::vector<const Row*>& cluster : clusters) {
+    double missed = 0, n = 0;
+    for (const Row* row : cluster) {
+      auto it = row->find("slo_met");
+      if (it != row->end() && !it->second.empty()) {
+        missed += it->second == "1" ? 0 : 1;
+        ++n;
+      }
+    }
+    if (n > 0)
+      rates.push_back(missed / n);
+    requests += n;
+    violations += missed;
+  }
+  const double rate = requests > 0 ? violations / requests : 0;
+  const double k = static_cast<double>(rates.size()), m = k > 0 ? requests / k : 1;
+  double deff = m;
+  if (rate > 0 && rate < 1 && k > 1) {
+    double spread = 0;
+    for (double r : rates)
+      spread += (r - rate) * (r - rate);
+    spread /= k - 1;
+    deff = std::clamp(spread / (rate * (1 - rate) / m), 1.0, std::max(1.0, m));
+  }
+  const double effective_n = requests / deff;
+  const auto [low, high] = wilson_interval(rate * effective_n, effective_n);
+  entry["slo_violation_rate"] = rate;
+  entry["slo_violation_ci95"] = {low, high};
+  entry["slo_violation_effective_n"] = effective_n;
+}
+
+// Means of the result columns over `clusters`' rows and the request count into `entry`, then
+// the violations (add_violations).
+std::map<std::string, Mean> add_statistics(const std::vector<std::vector<const Row*>>& clusters,
                                            nlohmann::ordered_json& entry) {
   std::map<std::string, Mean> means;
   for (const std::string& column : averaged_columns()) {
     Mean& m = means[column];
-    for (const Row* row : rows) {
-      auto it = row->find(column);
-      m.add(it == row->end() ? "" : it->second);
+    for (const std::vector<const Row*>& cluster : clusters) {
+      for (const Row* row : cluster) {
+        auto it = row->find(column);
+        m.add(it == row->end() ? "" : it->second);
+      }
     }
   }
   entry["requests"] = means.at("ttft_s").n;
   for (const std::string& column : averaged_columns())
     entry[column == "slo_met" ? "slo_met_rate" : column] = means.at(column).value();
-  const Mean& slo = means.at("slo_met");
-  const double violations = static_cast<double>(slo.n) - slo.sum;
-  entry["slo_violation_rate"] = slo.n ? violations / static_cast<double>(slo.n) : 0.0;
-  const auto [low, high] = wilson_interval(violations, slo.n);
-  entry["slo_violation_ci95"] = {low, high};
+  add_violations(clusters, entry);
   return means;
 }
 
@@ -417,7 +456,11 @@ std::string write_summary(const std::string& out_dir) {
       p[key] = r.at(key);
     for (const char* key : {"kv_tokens", "encoding_used", "codec_used"})
       p[key] = r.at(key);
-    const std::map<std::string, Mean> means = add_statistics(point_rows, p);
+    // A point's requests are independent contexts: each its own cluster.
+    std::vector<std::vector<const Row*>> singles;
+    for (const Row* row : point_rows)
+      singles.push_back({row});
+    const std::map<std::string, Mean> means = add_statistics(singles, p);
     const Mean& slo = means.at("slo_met");
     summary["points"].push_back(p);
     // Quality: the dataset's metric, else the KV error.
@@ -464,7 +507,8 @@ std::string write_summary(const std::string& out_dir) {
   // Pooled entries: the points that differ only in the pooled keys, their requests together.
   const std::vector<std::string> pooled = pooled_axes(out_dir);
   if (!pooled.empty()) {
-    std::map<std::vector<std::string>, std::vector<const Row*>> groups;
+    // A group's clusters: its points (each one trace, say, with all its contexts).
+    std::map<std::vector<std::string>, std::vector<std::vector<const Row*>>> groups;
     std::vector<std::vector<std::string>> order;  // first appearance
     for (const auto& [point, point_rows] : by_point) {
       std::vector<std::string> key;
@@ -475,22 +519,19 @@ std::string write_summary(const std::string& out_dir) {
       auto [it, fresh] = groups.try_emplace(key);
       if (fresh)
         order.push_back(key);
-      it->second.insert(it->second.end(), point_rows.begin(), point_rows.end());
+      it->second.push_back(point_rows);
     }
     summary["pooled_over"] = pooled;
     summary["pooled"] = nlohmann::ordered_json::array();
     for (const std::vector<std::string>& key : order) {
-      const std::vector<const Row*>& group = groups.at(key);
+      const std::vector<std::vector<const Row*>>& group = groups.at(key);
       nlohmann::ordered_json entry;
       size_t k = 0;
       for (const std::string& setting : settings) {
         if (std::find(pooled.begin(), pooled.end(), setting) == pooled.end())
           entry[setting] = key[k++];
       }
-      std::set<std::string> points;
-      for (const Row* row : group)
-        points.insert(row->at("point"));
-      entry["points"] = points.size();
+      entry["points"] = group.size();
       add_statistics(group, entry);
       summary["pooled"].push_back(entry);
     }

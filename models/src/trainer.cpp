@@ -15,7 +15,6 @@
 #include "cachegen/core/error.h"
 #include "cachegen/core/parallel.h"
 #include "cachegen/core/timer.h"
-#include "cachegen/core/yaml_config.h"
 #include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/tokenizer.h"
 #include "llama_impl.h"
@@ -27,72 +26,6 @@ namespace {
 // Padded positions per forward pass of the trainer: bounds activation memory and padding.
 constexpr int64_t kMicroBatchTokens = 8192;
 }  // namespace
-
-TrainRecipe TrainRecipe::load(const std::string& path) {
-  YAML::Node root = load_yaml_file(path);
-  TrainRecipe r;
-  r.source = path;
-  YamlMap top(root, "", path);
-  r.output = top.require<std::string>("output");
-  r.tokenizer = top.require<std::string>("tokenizer");
-  r.corpus = top.require<std::string>("corpus");
-  r.seed = top.get<uint64_t>("seed", 1);
-  r.threads = top.get<int>("threads", 0);
-  r.device = top.get_choice("device", "cpu", {"cpu", "cuda"});
-  r.init = top.get<std::string>("init", "");
-  YamlMap m(root["model"], "model", path);
-  // qwen2: Llama's layers plus q/k/v biases, which let a head attend by position alone
-  // (the previous token, say) without a constant direction in the residual stream.
-  r.model.model_type = m.get_choice("architecture", "llama", {"llama", "qwen2"});
-  r.model.qkv_bias = r.model.model_type == "qwen2";
-  r.model.hidden_size = m.require<int64_t>("hidden_size");
-  r.model.intermediate_size = m.require<int64_t>("intermediate_size");
-  r.model.num_hidden_layers = m.require<int64_t>("num_hidden_layers");
-  r.model.num_attention_heads = m.require<int64_t>("num_attention_heads");
-  r.model.num_key_value_heads = m.get<int64_t>("num_key_value_heads", r.model.num_attention_heads);
-  r.model.max_position_embeddings = m.get<int64_t>("max_position_embeddings", 2048);
-  r.model.rope_theta = m.get<double>("rope_theta", 10000.0);
-  r.model.tie_word_embeddings = m.get<bool>("tie_word_embeddings", false);
-  r.model.head_dim = r.model.hidden_size / r.model.num_attention_heads;
-  m.finish();
-  YamlMap d(root["data"], "data", path);
-  r.retrieval_fraction = d.get<double>("retrieval_fraction", r.retrieval_fraction);
-  r.copy_fraction = d.get<double>("copy_fraction", r.copy_fraction);
-  r.copy_tokens = d.get<int64_t>("copy_tokens", r.copy_tokens);
-  r.min_episode_tokens = d.get<int64_t>("min_episode_tokens", r.min_episode_tokens);
-  r.max_episode_tokens = d.get<int64_t>("max_episode_tokens", r.max_episode_tokens);
-  r.questions_per_episode = d.get<int64_t>("questions_per_episode", r.questions_per_episode);
-  r.curriculum_start_tokens = d.get<int64_t>("curriculum_start_tokens", r.max_episode_tokens);
-  r.curriculum_steps = d.get<int64_t>("curriculum_steps", r.curriculum_steps);
-  d.finish();
-  YamlMap t(root["training"], "training", path);
-  r.steps = t.get<int64_t>("steps", r.steps);
-  r.batch_size = t.get<int64_t>("batch_size", r.batch_size);
-  r.seq_len = t.get<int64_t>("seq_len", r.seq_len);
-  r.learning_rate = t.get<double>("learning_rate", r.learning_rate);
-  r.warmup_steps = t.get<int64_t>("warmup_steps", r.warmup_steps);
-  r.weight_decay = t.get<double>("weight_decay", r.weight_decay);
-  r.max_minutes = t.get<double>("max_minutes", r.max_minutes);
-  r.log_every = t.get<int64_t>("log_every", r.log_every);
-  r.save_every = t.get<int64_t>("save_every", r.save_every);
-  t.finish();
-  for (const char* section : {"model", "data", "training"})
-    top.allow(section);
-  top.finish();
-  if (r.steps < 1 || r.batch_size < 1 || r.seq_len < 2 || r.min_episode_tokens < 32 ||
-      r.max_episode_tokens < r.min_episode_tokens || r.retrieval_fraction < 0 ||
-      r.copy_fraction < 0 || r.retrieval_fraction + r.copy_fraction > 1 || r.copy_tokens < 8 ||
-      r.learning_rate <= 0 || r.questions_per_episode < 1 ||
-      r.curriculum_start_tokens < r.min_episode_tokens ||
-      r.curriculum_start_tokens > r.max_episode_tokens || r.curriculum_steps < 0) {
-    fail(path,
-         ": training and data values are out of range (steps, batch_size >= 1; seq_len >= 2; "
-         "32 <= min_episode_tokens <= curriculum_start_tokens <= max_episode_tokens; "
-         "curriculum_steps >= 0; retrieval_fraction, copy_fraction >= 0 with a sum <= 1; "
-         "copy_tokens >= 8)");
-  }
-  return r;
-}
 
 void train_model(const TrainRecipe& recipe, std::ostream& log) {
   Tokenizer tokenizer = Tokenizer::load(recipe.tokenizer);

@@ -5,7 +5,9 @@
 #include <torch/cuda.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -173,6 +175,21 @@ TEST(Trainer, CopySequencesAreLearnt) {
   EXPECT_TRUE(LlamaModel::load(dir + "/model")->config().tie_word_embeddings);
 }
 
+// Every shipped recipe loads (and so passes the range checks).
+TEST(Trainer, ShippedRecipesLoad) {
+  int loaded = 0;
+  for (const char* dir : {"/configs/models", "/configs/models/pilots"}) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(CACHEGEN_SOURCE_DIR + std::string(dir))) {
+      if (entry.path().extension() != ".yaml")
+        continue;
+      EXPECT_NO_THROW(TrainRecipe::load(entry.path().string())) << entry.path();
+      ++loaded;
+    }
+  }
+  EXPECT_GE(loaded, 6);
+}
+
 TEST(Trainer, RecipeErrorsNameTheKeyAndLine) {
   ASSERT_FALSE(tokenizer_path().empty());
   const std::string dir = ::testing::TempDir() + "/trainer_bad_" + std::to_string(getpid());
@@ -213,6 +230,23 @@ TEST(Trainer, RecipeErrorsNameTheKeyAndLine) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("copy_fraction"), std::string::npos) << e.what();
+  }
+  // Values that would divide by zero, loop forever or train on NaN are refused at load, naming
+  // the key (found by fuzz_train_recipe).
+  for (const auto& [from, to, key] : std::vector<std::array<std::string, 3>>{
+           {"  num_attention_heads: 2\n", "  num_attention_heads: 0\n",
+            "model.num_attention_heads"},
+           {"  log_every: 20\n", "  log_every: 0\n", "training.log_every"},
+           {"  learning_rate: 0.01\n", "  learning_rate: .nan\n", "training.learning_rate"},
+           {"  num_attention_heads: 2\n", "  num_attention_heads: 3\n", "hidden_size (32)"},
+           {"  seq_len: 32\n", "  seq_len: 99999999999\n", "training.seq_len"}}) {
+    try {
+      TrainRecipe::load(edit_recipe(write_recipe(dir, ""), {{from, to}}));
+      FAIL() << to;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("recipe.yaml"), std::string::npos) << e.what();
+    }
   }
   if (!torch::cuda::is_available()) {  // a clear error, not a libtorch exception mid-training
     std::ostringstream log;
