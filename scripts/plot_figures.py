@@ -17,6 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+RUNS_DIR = "results/runs"
+
+
 def load(runs_dir, name):
     path = os.path.join(runs_dir, name, "runs.csv")
     with open(path, newline="") as f:
@@ -233,6 +236,66 @@ def adaptive_controller(rows, out):
     violation_figure(rows, out, series_of)
 
 
+def ns3_ttft_agreement(rows, out):
+    """ttft-vs-bandwidth's points on ns-3 beside the fluid model's (the ttft-vs-bandwidth run in
+    the same runs directory): TTFT on each and their ratio, per controller and bandwidth."""
+    fluid = {(label(r), float(r["net.bandwidth_gbps"])): float(r["ttft_s"])
+             for r in load(RUNS_DIR, "ttft-vs-bandwidth")}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    series, lines = defaultdict(list), []
+    for r in rows:
+        key = (label(r), float(r["net.bandwidth_gbps"]))
+        if key not in fluid:
+            continue
+        ratio = float(r["ttft_s"]) / fluid[key]
+        series[key[0]].append((key[1], ratio))
+        lines.append((key[0], f"{key[1]:g}", f"{fluid[key]:.3f}", f"{float(r['ttft_s']):.3f}",
+                      f"{ratio:.3f}"))
+    for name, points in series.items():
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    ax.axhline(1, color="gray", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("bandwidth (Gbps)")
+    ax.set_ylabel("TTFT on ns-3 / TTFT on the fluid model")
+    ax.set_title("1 context (synthetic, Mistral-7B shape) per point", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    save(fig, out)
+    table(out + ".md", ["method", "Gbps", "fluid TTFT (s)", "ns-3 TTFT (s)", "ns-3 / fluid"],
+          lines)
+
+
+def ns3_slo_agreement(rows, out):
+    """slo-violation's first context on its first traces, on ns-3 beside the fluid model (the
+    slo-violation run): violations of the same requests on each, and the TTFT ratio."""
+    def key(r):
+        return (label(r), float(r["slo_s"]), r["net.trace"], r["seed"])
+    fluid = {key(r): r for r in load(RUNS_DIR, "slo-violation")}
+    lines = []
+    groups = group([dict(r, series=label(r)) for r in rows], "series", "slo_s")
+    for (name, slo), rs in groups.items():
+        pairs = [(fluid[key(r)], r) for r in rs if key(r) in fluid]
+        missed_fluid = sum(1 - int(f["slo_met"]) for f, _ in pairs)
+        missed_ns3 = sum(1 - int(n["slo_met"]) for _, n in pairs)
+        ratios = sorted(float(n["ttft_s"]) / float(f["ttft_s"]) for f, n in pairs)
+        lines.append((name, slo, len(pairs), f"{missed_fluid}", f"{missed_ns3}",
+                      f"{ratios[len(ratios) // 2]:.3f}", f"{ratios[0]:.3f}-{ratios[-1]:.3f}"))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name in sorted({l[0] for l in lines}):
+        pts = [(float(l[1]), float(l[5])) for l in lines if l[0] == name]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+    ax.axhline(1, color="gray", lw=0.8)
+    ax.set_xlabel("SLO (s)")
+    ax.set_ylabel("median TTFT ratio, ns-3 / fluid")
+    ax.set_title(f"{lines[0][2] if lines else 0} traces x 1 context per point", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    save(fig, out)
+    table(out + ".md", ["method", "SLO (s)", "requests", "violations, fluid",
+                        "violations, ns-3", "median TTFT ns-3 / fluid", "range"], lines)
+
+
 def codec_ablation(rows, out):
     fig, ax = plt.subplots(figsize=(7, 4))
     names, bits, lines = [], [], []
@@ -280,6 +343,8 @@ FIGURES = OrderedDict([
     ("ttft-vs-bandwidth", ttft_vs_bandwidth),
     ("slo-violation", slo_violation),
     ("slo-violation-per-chunk", slo_violation_per_chunk),
+    ("ttft-vs-bandwidth-ns3", ns3_ttft_agreement),
+    ("slo-violation-ns3", ns3_slo_agreement),
     ("adaptive-controller", adaptive_controller),
     ("codec-ablation", codec_ablation),
     ("decode-vs-transfer", decode_vs_transfer),
@@ -311,6 +376,8 @@ def append_provenance(md_path, run_dir, rows):
 def plot_all(figures, runs_dir, out_dir, names):
     """Plots each named figure (figures: name -> function(rows, out_prefix)) from
     RUNS_DIR/<name>/runs.csv into OUT_DIR/<name>.png and .md (with its provenance)."""
+    global RUNS_DIR
+    RUNS_DIR = runs_dir  # for figures that set one run beside another
     os.makedirs(out_dir, exist_ok=True)
     for name in names:
         if name not in figures:

@@ -73,6 +73,19 @@ std::string first_number(const std::string& reply) {
   return reply.substr(begin, end - begin);
 }
 
+std::string last_number(const std::string& reply) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t end = reply.size();
+  while (end > 0 && !digit(reply[end - 1]))
+    --end;
+  size_t begin = end;
+  while (begin > 0 && digit(reply[begin - 1]))
+    --begin;
+  while (begin + 1 < end && reply[begin] == '0')
+    ++begin;
+  return reply.substr(begin, end - begin);
+}
+
 bool answer_is_correct(const std::string& reply, const std::vector<std::string>& answers,
                        QualityMetric metric) {
   for (const std::string& answer : answers) {
@@ -89,6 +102,12 @@ bool answer_is_correct(const std::string& reply, const std::vector<std::string>&
         if (first_number(reply) == answer)
           return true;
         break;
+      case QualityMetric::kLastNumber: {
+        const std::string got = last_number(reply);
+        if (!got.empty() && got == last_number(answer))
+          return true;
+        break;
+      }
       default:
         fail("answer_is_correct: the metric is not a right-or-wrong one");
     }

@@ -130,7 +130,7 @@ TEST(Datasets, JsonlFormats) {
   DatasetRequest l = make_dataset("longchat", longchat, tokenizer)->request(0, 1000, 0);
   EXPECT_EQ(l.answers, (std::vector<std::string>{"456"}));
   EXPECT_EQ(tokenizer.decode(l.question), "Tell me the REGISTER_CONTENT in line b.");
-  EXPECT_EQ(l.metric, QualityMetric::kContains);
+  EXPECT_EQ(l.metric, QualityMetric::kLastNumber);
 
   std::string bad = write_file("bad.jsonl", "{\"context\": 1}\n{not json\n");
   try {

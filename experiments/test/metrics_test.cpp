@@ -24,6 +24,15 @@ TEST(Metrics, AnswersAreJudgedByTheirMetric) {
   EXPECT_FALSE(answer_is_correct(" 714321", {"71432"}, QualityMetric::kNumber));
   EXPECT_FALSE(answer_is_correct(" 7143", {"71432"}, QualityMetric::kNumber));
   EXPECT_TRUE(answer_is_correct("a 714321", {"71432"}, QualityMetric::kContains));
+  // LongEval: the last number, as an integer (Python's int() drops leading zeros).
+  EXPECT_EQ(last_number("line 3 has <045171>."), "45171");
+  EXPECT_EQ(last_number("0 and 000"), "0");
+  EXPECT_EQ(last_number("none"), "");
+  EXPECT_TRUE(answer_is_correct("line 3: <45171>", {"45171"}, QualityMetric::kLastNumber));
+  EXPECT_TRUE(answer_is_correct("<0045171>", {"45171"}, QualityMetric::kLastNumber));
+  EXPECT_FALSE(answer_is_correct("<45171> or 12", {"45171"}, QualityMetric::kLastNumber));
+  EXPECT_FALSE(answer_is_correct("none", {"45171"}, QualityMetric::kLastNumber));
+  EXPECT_FALSE(answer_is_correct("451712", {"45171"}, QualityMetric::kLastNumber));
   EXPECT_FALSE(answer_is_correct(" 123", {"123"}, QualityMetric::kAccuracy));
   EXPECT_TRUE(answer_is_correct("123", {"9", "123"}, QualityMetric::kAccuracy));
   EXPECT_THROW(answer_is_correct("1", {"1"}, QualityMetric::kF1), Error);

@@ -1,5 +1,6 @@
 #include "cachegen/netsim/trace_io.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +15,7 @@ namespace cachegen {
 
 namespace {
 constexpr char kCsvHeader[] = "time_s,bandwidth_mbps";
+constexpr long long kMaxMillisecond = 1LL << 53;
 
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r");
@@ -97,6 +99,9 @@ BandwidthTrace parse_mahimahi_trace(const std::string& text, const std::string& 
     if (*end != '\0' || errno == ERANGE || ms < 0) {
       fail(where, ": '", line, "' is not a non-negative integer millisecond");
     }
+    // Bins are computed in doubles: past 2^53 ms (285,000 years) milliseconds stop being exact.
+    if (ms > kMaxMillisecond)
+      fail(where, ": millisecond ", ms, " is beyond the largest supported, ", kMaxMillisecond);
     if (!deliveries.empty() && ms < deliveries.back()) {
       fail(where, ": millisecond ", ms, " goes back in time (previous ", deliveries.back(), ")");
     }
@@ -122,8 +127,11 @@ BandwidthTrace parse_mahimahi_trace(const std::string& text, const std::string& 
   }
   const auto bins = static_cast<size_t>(bin_count);
   std::vector<double> bytes(bins, 0);
-  for (int64_t ms : deliveries)
-    bytes[static_cast<size_t>(static_cast<double>(ms) / bin_ms)] += 1500;
+  for (int64_t ms : deliveries) {
+    // ms < period_ms, so the bin is below bin_count; min() guards the division's rounding.
+    const auto bin = static_cast<size_t>(std::floor(static_cast<double>(ms) / bin_ms));
+    bytes[std::min(bin, bins - 1)] += 1500;
+  }
   std::vector<TracePoint> points;
   for (size_t b = 0; b < bins; ++b) {
     double width_s = std::min(bin_ms, period_ms - static_cast<double>(b) * bin_ms) / 1000;

@@ -65,6 +65,21 @@ TEST(TraceIo, MahimahiBecomesRates) {
               std::string::npos)
         << e.what();
   }
+  // Found by fuzz_trace in CI: the largest long long millisecond overflowed `ms + 1`; a
+  // millisecond past 2^53, where doubles stop counting exactly, could index past the bins.
+  for (const char* text : {"9223372036854775807\n", "0\n9007199254740993\n"}) {
+    try {
+      parse_mahimahi_trace(text, "m.trace", 10);
+      FAIL() << text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("beyond the largest supported"), std::string::npos)
+          << e.what();
+    }
+  }
+  // At 2^53 itself, one bin as wide as the trace holds every packet.
+  BandwidthTrace wide =
+      parse_mahimahi_trace("0\n9007199254740992\n", "m.trace", 9007199254740992.0);
+  EXPECT_GT(wide.points().front().rate_bps, 0);
 }
 
 TEST(TraceIo, GeneratorsAreDeterministicAndInRange) {

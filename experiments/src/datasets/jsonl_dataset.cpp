@@ -1,7 +1,7 @@
 // longchat and longbench: JSONL records.
 //   longchat   LongEval "lines" records {prompt, expected_number} (the question is the prompt's
-//              last line), or {context, question, answer(s)}; accuracy: the reply contains the
-//              answer
+//              last line; scored by LongEval's rule: the reply's last number is the expected
+//              one), or {context, question, answer(s)} (the reply contains an answer)
 //   longbench  LongBench records {context, input, answers} (TriviaQA, NarrativeQA); F1
 //              (qa_f1_score); prompt "{context}\n\nQuestion: {input}\nAnswer:"
 // Contexts longer than context_tokens are cut in the middle, as LongBench does.
@@ -44,7 +44,7 @@ class JsonlDataset : public Dataset {
         with_bos(tokenizer_, cut_middle(tokenizer_.encode(rec.context), context_tokens - 1));
     r.question = tokenizer_.encode(rec.question);
     r.answers = rec.answers;
-    r.metric = name_ == "longbench" ? QualityMetric::kF1 : QualityMetric::kContains;
+    r.metric = rec.metric;
     return r;
   }
 
@@ -52,6 +52,7 @@ class JsonlDataset : public Dataset {
   struct Record {
     std::string context, question;
     std::vector<std::string> answers;
+    QualityMetric metric = QualityMetric::kContains;
   };
 
   Record parse(const nlohmann::json& j, const std::string& path, int64_t number) const {
@@ -62,6 +63,7 @@ class JsonlDataset : public Dataset {
     };
     Record rec;
     if (name_ == "longbench") {
+      rec.metric = QualityMetric::kF1;
       rec.context = text("context") + "\n\n";
       rec.question = "Question: " + text("input") + "\nAnswer:";
       if (!j.contains("answers") || !j["answers"].is_array() || j["answers"].empty())
@@ -77,6 +79,7 @@ class JsonlDataset : public Dataset {
         fail(path, " line ", number, ": longchat record needs 'expected_number'");
       rec.answers = {j["expected_number"].is_string() ? j["expected_number"].get<std::string>()
                                                       : j["expected_number"].dump()};
+      rec.metric = QualityMetric::kLastNumber;
     } else {
       rec.context = text("context");
       rec.question = text("question");
@@ -114,8 +117,8 @@ constexpr char kLongbench[] = "longbench";
 
 CACHEGEN_REGISTER(dataset_registry(),
                   jsonl_info(kLongchat,
-                             "LongEval lines JSONL {prompt, expected_number}; accuracy (reply "
-                             "contains it)"),
+                             "LongEval lines JSONL {prompt, expected_number}; accuracy (the "
+                             "reply's last number, LongEval's rule)"),
                   make_jsonl<kLongchat>);
 CACHEGEN_REGISTER(dataset_registry(),
                   jsonl_info(kLongbench, "LongBench JSONL {context, input, answers}; F1"),

@@ -15,9 +15,10 @@
 namespace cachegen {
 
 // How a request's answer is scored. kAccuracy: the reply equals an answer; kContains: it contains
-// one; kNumber: its first number equals one; kF1: LongBench's token F1; kPerplexity: of the
+// one; kNumber: its first number equals one; kLastNumber: its last number equals one as an
+// integer (LongEval's rule, longeval/utils.py); kF1: LongBench's token F1; kPerplexity: of the
 // continuation.
-enum class QualityMetric { kAccuracy, kContains, kNumber, kF1, kPerplexity };
+enum class QualityMetric { kAccuracy, kContains, kNumber, kLastNumber, kF1, kPerplexity };
 
 struct DatasetRequest {
   std::vector<int32_t> context;       // BOS first

@@ -22,7 +22,12 @@ double best_f1(const std::string& prediction, const std::vector<std::string>& an
 // The first run of decimal digits in `reply` ("" if none): the needle dataset's answer.
 std::string first_number(const std::string& reply);
 
-// Whether `reply` answers correctly under `metric` (kAccuracy, kContains, kNumber), given the
+// The last run of decimal digits in `reply` ("" if none), leading zeros dropped ("0" stays):
+// LongEval's `int(re.findall("\\d+", output)[-1])` as a string.
+std::string last_number(const std::string& reply);
+
+// Whether `reply` answers correctly under `metric` (kAccuracy, kContains, kNumber,
+// kLastNumber), given the
 // accepted answers.
 bool answer_is_correct(const std::string& reply, const std::vector<std::string>& answers,
                        QualityMetric metric);
