@@ -14,7 +14,13 @@ Line counts: the largest count whose pilot cases (other seeds) all fit the token
 generator's records as it writes them) and OUT/manifest.json (seeds, line counts, token
 statistics, sha256 of the wheel and of wonderwords).
 
+With --train-out FILE it writes training cases instead (scripts/train-builtin.sh): for every line
+count from 2 up to the largest that fits --train-budget tokens, --train-cases-per-count cases
+from seed TRAIN_SEED_BASE + line count, a seed range no evaluated or pilot set uses.
+
 usage: make_longeval.py LONGCHAT_WHEEL TOKENIZER_JSON OUT_DIR [--cases 100] [--budgets 1024,2048,4096]
+       make_longeval.py LONGCHAT_WHEEL TOKENIZER_JSON --train-out FILE [--train-budget 2048]
+                        [--train-cases-per-count 60]
 """
 import argparse
 import ast
@@ -36,6 +42,7 @@ FUNCTIONS = ("generate_lines_testcases", "generate_line_index", "retrieve_expect
 # counts, use 1_000_000 + budget + k. Training data must avoid both (scripts/train-builtin.sh).
 PILOT_SEED_BASE = 1_000_000
 PILOT_CASES = 20
+TRAIN_SEED_BASE = 2_000_000
 
 
 def sha256(path):
@@ -60,14 +67,28 @@ def load_generator(wheel):
 
 
 class SeededWords:
-    """wonderwords.RandomWord's constructor, given an rng drawn from Python's `random`."""
+    """wonderwords.RandomWord's constructor, given an rng drawn from Python's `random`.
+
+    The default word lists and prefix tries are built once and shared (building them takes
+    0.13 s, once per generated case): a constructed RandomWord holds exactly what its own
+    constructor would have built, so the cases are the same bytes either way."""
 
     def __enter__(self):
         self.original = wonderwords.RandomWord.__init__
         original = self.original
+        shared = {}
 
         def init(word, *args, rng=None, **kwargs):
-            original(word, *args, rng=rng or random.Random(random.getrandbits(64)), **kwargs)
+            rng = rng or random.Random(random.getrandbits(64))
+            if args or kwargs:
+                original(word, *args, rng=rng, **kwargs)
+                return
+            if not shared:
+                original(word, rng=rng)
+                shared.update({k: v for k, v in vars(word).items() if k != "_generator"})
+                return
+            vars(word).update(shared)
+            word._generator = rng
 
         wonderwords.RandomWord.__init__ = init
         return self
@@ -107,16 +128,41 @@ def lines_for(generator, tokenizer, budget):
     return low
 
 
+def write_training_cases(generator, tokenizer, path, budget, cases_per_count):
+    """Training cases of every line count that fits `budget`, seeds disjoint from the rest."""
+    most = lines_for(generator, tokenizer, budget)
+    partial = path + ".partial"
+    total = 0
+    with open(partial, "w") as f:
+        for num_lines in range(2, most + 1):
+            text, records = generate(generator, num_lines, cases_per_count,
+                                     TRAIN_SEED_BASE + num_lines)
+            f.write(text)
+            total += len(records)
+    shutil.move(partial, path)
+    print(f"{path}: {total} cases of 2-{most} lines (seeds {TRAIN_SEED_BASE} + line count), "
+          f"sha256 {sha256(path)}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("wheel")
     parser.add_argument("tokenizer")
-    parser.add_argument("out")
+    parser.add_argument("out", nargs="?")
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--budgets", default="1024,2048,4096")
+    parser.add_argument("--train-out")
+    parser.add_argument("--train-budget", type=int, default=2048)
+    parser.add_argument("--train-cases-per-count", type=int, default=60)
     args = parser.parse_args()
     generator = load_generator(args.wheel)
     tokenizer = tokenizers.Tokenizer.from_file(args.tokenizer)
+    if args.train_out:
+        write_training_cases(generator, tokenizer, args.train_out, args.train_budget,
+                             args.train_cases_per_count)
+        return
+    if not args.out:
+        parser.error("OUT_DIR is needed unless --train-out is given")
     os.makedirs(args.out, exist_ok=True)
     manifest = {
         "generator": "longchat==0.1.0 longeval/utils.py generate_lines_testcases, LRT-NL",

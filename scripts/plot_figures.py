@@ -91,32 +91,6 @@ def size_vs_quality(rows, out):
     table(out + ".md", ["encoding", "codec", "bits/element", metric, "KL", "top-1", "requests"], lines)
 
 
-def ttft_vs_quality(rows, out):
-    """TTFT against the dataset's accuracy or F1 (the paper's Fig. 9), or against top-1
-    agreement with the uncompressed KV for a dataset scored otherwise."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    lines = []
-    for (controller,), rs in group(rows, "controller").items():
-        ttft = mean(r["ttft_s"] for r in rs)
-        metric, q = quality(rs)
-        top1 = mean(r["top1"] for r in rs)
-        name = label(rs[0])
-        y = q if metric in ("accuracy", "f1") else top1
-        ax.scatter(ttft, y, s=50)
-        ax.annotate(name, (ttft, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        lines.append((name, f"{ttft:.4f}", f"{mean(r['transfer_s'] for r in rs):.4f}",
-                      f"{mean(r['decode_s'] for r in rs):.4f}",
-                      f"{mean(r['recompute_s'] for r in rs):.4f}", f"{top1:.3f}",
-                      f"{mean(r['kl'] for r in rs):.4g}", f"{q:.4g}", len(rs)))
-    ax.set_xlabel("TTFT (s)")
-    ax.set_ylabel(metric if metric in ("accuracy", "f1") else
-                  "top-1 agreement with uncompressed KV")
-    ax.grid(alpha=0.3)
-    save(fig, out)
-    table(out + ".md", ["method", "TTFT s", "transfer s", "decode s", "recompute s", "top-1",
-                        "KL", metric, "requests"], lines)
-
-
 def ttft_vs_bandwidth(rows, out):
     fig, ax = plt.subplots(figsize=(6, 4))
     series = defaultdict(list)
@@ -337,9 +311,7 @@ def decode_vs_transfer(rows, out):
 
 
 FIGURES = OrderedDict([
-    ("size-vs-quality", size_vs_quality),
     ("size-vs-perplexity", size_vs_quality),
-    ("ttft-vs-quality", ttft_vs_quality),
     ("ttft-vs-bandwidth", ttft_vs_bandwidth),
     ("slo-violation", slo_violation),
     ("slo-violation-per-chunk", slo_violation_per_chunk),

@@ -159,7 +159,7 @@ def context_length(rows, out, title):
                         "perplexity", "perplexity +% vs fp16", "KL", "contexts"], lines)
 
 
-def ttft_vs_quality(rows, out, title):
+def ttft_vs_quality(rows, out, title, accuracy_label="needle accuracy (%)"):
     """Per bandwidth, each method's TTFT against its accuracy, both with intervals."""
     bandwidths = sorted({r["net.bandwidth_gbps"] for r in rows}, key=float)
     fig, axes = plt.subplots(1, len(bandwidths), figsize=(5 * len(bandwidths), 4.2), squeeze=False)
@@ -178,18 +178,20 @@ def ttft_vs_quality(rows, out, title):
                         yerr=[[100 * (a[0] - a[1])], [100 * (a[2] - a[0])]], fmt="o", capsize=3)
             ax.annotate(name, (t[0], 100 * a[0]), textcoords="offset points", xytext=(4, 4),
                         fontsize=8)
-            lines.append((name, bw, fmt(t, 3), fmt(a, 3, 100, "%"),
+            parts = [f"{mean_of(by_request(rs, c))(requests):.3f}"
+                     for c in ("transfer_s", "decode_s", "recompute_s")]
+            lines.append((name, bw, fmt(t, 3), *parts, fmt(a, 3, 100, "%"),
                           fmt(bootstrap(requests, mean_of(kl)), 3),
                           f"{mean_of(size)(requests) / 1e6:.2f}", len(requests)))
         ax.set_title(f"{bw} Gbps", fontsize=9)
         ax.set_xlabel("TTFT (s), measured on this CPU")
-        ax.set_ylabel("needle accuracy (%)")
+        ax.set_ylabel(accuracy_label)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{title}: {'/'.join(map(str, sorted(ns)))} contexts per point, 95% bootstrap "
                  "intervals", fontsize=10)
     save(fig, out)
-    table(out + ".md", ["method", "Gbps", "TTFT s", "accuracy", "KL", "MB sent", "contexts"],
-          lines)
+    table(out + ".md", ["method", "Gbps", "TTFT s", "transfer s", "decode s", "recompute s",
+                        "accuracy", "KL", "MB sent", "contexts"], lines)
 
 
 # The paper's headline (abstract; ../shared/reference/cachegen.md section 4): 3.5-4.3x smaller
@@ -230,6 +232,11 @@ FIGURES = OrderedDict([
     ("kvtc-layers-2k", lambda rows, out: size_vs_quality(
         rows + rows_of("kvtc-2k", ("quant8", "cg3", "cg2", "cg1", "kvtc-1.35", "kvtc-1.35-l5")),
         out, "SmolLM2-135M, 2K-token contexts: kvtc with a basis per 1, 5, 10 or 30 layers")),
+    ("longeval-size-vs-accuracy", lambda rows, out: size_vs_quality(
+        rows, out, "Built-in model, LongChat's LongEval lines (official prompts, ~2K tokens)")),
+    ("longeval-ttft-vs-accuracy", lambda rows, out: ttft_vs_quality(
+        rows, out, "Built-in model, LongEval lines (~2K tokens), 0.2 Gbps, measured on this CPU",
+        "LongEval accuracy (%)")),
     ("kvtc-size-vs-quality", lambda rows, out: size_vs_quality(
         rows, out, "Built-in model, 1K-token line retrieval: kvtc beside CacheGen")),
     ("needle-2k", lambda rows, out: size_vs_quality(

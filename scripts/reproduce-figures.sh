@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 [ -x build/bin/cachegen ] || scripts/build.sh release
 [ -f results/builtin-data/heldout.txt ] || scripts/make_corpus.sh
 [ -f results/real-text/documents.txt ] || scripts/make_documents.sh
+[ -f results/longeval/lines-2048.jsonl ] || scripts/make-longeval.sh
 for i in 1 2 3 4 5 6 7 8; do
   build/bin/cachegen trace gen --kind uniform --low-gbps 0.1 --high-gbps 10 --interval-s 0.2 \
     --duration-s 30 --seed $i --out configs/paper/traces/uniform-$i.csv
@@ -42,12 +43,13 @@ for name in "${names[@]}"; do
     fi
   done
 done
-# kvtc-size-vs-quality is plotted with 95% bootstrap intervals by the real-model plotter; the
+# kvtc-size-vs-quality and the LongEval figures are plotted with 95% bootstrap intervals by the
+# real-model plotter; the
 # context-compression runs (built-in model and SmolLM2) make one table and figure together.
 paper_names=() interval_names=() compression_names=()
 for name in "${names[@]}"; do
   case "$name" in
-    kvtc-size-vs-quality) interval_names+=("$name") ;;
+    kvtc-size-vs-quality | longeval-*) interval_names+=("$name") ;;
     context-compression*) compression_names+=("$name") ;;
     *) paper_names+=("$name") ;;
   esac

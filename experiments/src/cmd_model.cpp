@@ -8,11 +8,14 @@
 
 #include "cachegen/codec/kvtc_calibration.h"
 #include "cachegen/core/byte_io.h"
+#include "cachegen/core/dataset.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/kv_io.h"
 #include "cachegen/core/timer.h"
 #include "cachegen/experiments/cli_args.h"
 #include "cachegen/experiments/commands.h"
+#include "cachegen/experiments/metrics.h"
+#include "cachegen/experiments/model_context.h"
 #include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/llama_model.h"
 #include "cachegen/models/named_checkpoints.h"
@@ -195,33 +198,71 @@ int run_train(int argc, char** argv) {
   return 0;
 }
 
+namespace {
+// LongEval "lines" cases (the `longchat` dataset's JSONL): greedy replies on the uncompressed KV,
+// scored by LongEval's rule (the reply's last number). Episode i takes record i mod count.
+RetrievalScore score_longeval(LanguageModel& model, const Tokenizer& tokenizer,
+                              const std::string& path, int64_t context_tokens, int64_t episodes,
+                              int max_new_tokens) {
+  std::unique_ptr<Dataset> dataset =
+      dataset_registry().create("longchat", Options::parse("path=" + path, "dataset"), tokenizer);
+  RetrievalScore score;
+  for (int64_t i = 0; i < episodes; ++i) {
+    const DatasetRequest request = dataset->request(static_cast<uint64_t>(i), context_tokens, 0);
+    const KVCache kv = model.prefill(request.context, nullptr, false).kv;
+    const std::string reply = answer_on_kv(model, tokenizer, kv, request, max_new_tokens, -1);
+    score.correct += answer_is_correct(reply, request.answers, request.metric) ? 1 : 0;
+    ++score.episodes;
+    score.replies.push_back(reply);
+    score.answers.push_back(request.answers.front());
+  }
+  return score;
+}
+}  // namespace
+
 int run_retrieval_eval(int argc, char** argv) {
-  CliArgs args("retrieval-eval", argc, argv,
-               with_model_flags({"context-tokens", "episodes", "seed"}), {"json", "show"});
+  CliArgs args(
+      "retrieval-eval", argc, argv,
+      with_model_flags({"context-tokens", "episodes", "seed", "longeval", "max-new-tokens"}),
+      {"json", "show"});
   args.expect_positionals(
       0, 0,
-      "[--model NAME|DIR] [--context-tokens 1024] [--episodes 100] [--seed 1000] "
-      "[--json] [--show]");
+      "[--model NAME|DIR] [--longeval FILE.jsonl] [--context-tokens 1024] [--episodes 100] "
+      "[--seed 1000] [--max-new-tokens 16] [--json] [--show]");
   LoadedModel m = load(args);
   const int64_t context = args.get_int("context-tokens", 1024);
-  RetrievalScore score =
-      score_retrieval(*m.model, m.tokenizer, context, args.get_int("episodes", 100),
-                      static_cast<uint64_t>(args.get_int("seed", 1000)));
+  const int64_t episodes = args.get_int("episodes", 100);
+  // Two formats: the official LongEval prompts of a file (scripts/make-longeval.sh), or the
+  // built-in model's own record template (line_retrieval.h), generated from --seed.
+  const std::string longeval = args.get("longeval", "");
+  const std::string format = longeval.empty()
+                                 ? "built-in line-retrieval template, exact match"
+                                 : "LongEval lines " + longeval + ", LongEval's last-number rule";
+  RetrievalScore score = longeval.empty()
+                             ? score_retrieval(*m.model, m.tokenizer, context, episodes,
+                                               static_cast<uint64_t>(args.get_int("seed", 1000)))
+                             : score_longeval(*m.model, m.tokenizer, longeval, context, episodes,
+                                              static_cast<int>(args.get_int("max-new-tokens", 16)));
   if (args.has("show")) {  // each episode's reply, to see how a model fails
     for (size_t i = 0; i < score.replies.size(); ++i)
       std::printf("episode %zu: reply '%s', answer '%s'\n", i, score.replies[i].c_str(),
                   score.answers[i].c_str());
   }
+  const auto [low, high] =
+      wilson_interval(static_cast<double>(score.correct), static_cast<double>(score.episodes));
   if (args.has("json")) {
-    nlohmann::ordered_json out{{"accuracy", score.accuracy()},
+    nlohmann::ordered_json out{{"format", format},
+                               {"accuracy", score.accuracy()},
+                               {"accuracy_ci95", {low, high}},
                                {"episodes", score.episodes},
                                {"context_tokens", context},
                                {"model", m.model->name()}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
-    std::printf("line retrieval at %lld tokens: %lld / %lld correct (%.1f%%)\n",
-                static_cast<long long>(context), static_cast<long long>(score.correct),
-                static_cast<long long>(score.episodes), 100 * score.accuracy());
+    std::printf("%s\nat %lld tokens: %lld / %lld correct (%.1f%%, 95%% interval %.1f-%.1f%%)\n",
+                format.c_str(), static_cast<long long>(context),
+                static_cast<long long>(score.correct), static_cast<long long>(score.episodes),
+                100 * score.accuracy(), 100 * low, 100 * high);
   }
   return 0;
 }

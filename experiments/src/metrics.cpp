@@ -86,6 +86,20 @@ std::string last_number(const std::string& reply) {
   return reply.substr(begin, end - begin);
 }
 
+// 95% Wilson score interval of a rate of `hits` in n trials (z = 1.96).
+// n may be fractional (an effective sample size).
+std::pair<double, double> wilson_interval(double hits, double trials) {
+  if (trials <= 0)
+    return {0.0, 1.0};
+  const double z = 1.96, p = hits / trials;
+  const double centre = (p + z * z / (2 * trials)) / (1 + z * z / trials);
+  const double half =
+      z * std::sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials);
+  // (The bounds at 0 and n hits are 0 and 1 exactly; rounding would put them just inside.)
+  return {hits == 0 ? 0.0 : std::max(0.0, centre - half),
+          hits == trials ? 1.0 : std::min(1.0, centre + half)};
+}
+
 bool answer_is_correct(const std::string& reply, const std::vector<std::string>& answers,
                        QualityMetric metric) {
   for (const std::string& answer : answers) {

@@ -17,6 +17,7 @@
 #include "cachegen/core/error.h"
 #include "cachegen/core/timer.h"
 #include "cachegen/core/yaml_config.h"
+#include "cachegen/experiments/metrics.h"
 #include "cachegen/experiments/provenance.h"
 #include "sweep_worker.h"
 
@@ -337,20 +338,6 @@ const std::vector<std::string>& averaged_columns() {
       "kv_bytes", "bits_per_element",  "accuracy", "f1",          "perplexity", "kl",
       "top1",     "kv_relative_error", "slo_met"};
   return columns;
-}
-
-// 95% Wilson score interval of a rate of `hits` in n trials (z = 1.96).
-// n may be fractional (an effective sample size).
-std::pair<double, double> wilson_interval(double hits, double trials) {
-  if (trials <= 0)
-    return {0.0, 1.0};
-  const double z = 1.96, p = hits / trials;
-  const double centre = (p + z * z / (2 * trials)) / (1 + z * z / trials);
-  const double half =
-      z * std::sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials);
-  // (The bounds at 0 and n hits are 0 and 1 exactly; rounding would put them just inside.)
-  return {hits == 0 ? 0.0 : std::max(0.0, centre - half),
-          hits == trials ? 1.0 : std::min(1.0, centre + half)};
 }
 
 // SLO violations of pooled requests: the rate and a 95% interval that accounts for requests

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 
 #include "cachegen/core/kv_io.h"
@@ -63,6 +64,37 @@ TEST(CliModel, KvGenerateAndPerplexity) {
   EXPECT_NE(missing.output.find("is neither a named checkpoint nor a directory with config.json"),
             std::string::npos)
       << missing.output;
+}
+
+// retrieval-eval on official-format LongEval prompts: the count it reports is that of replies
+// whose last number is the expected one (the regex LongEval uses), and it names the format.
+TEST(CliModel, RetrievalEvalScoresLongEvalPromptsByTheLastNumber) {
+  const std::string file = CACHEGEN_SOURCE_DIR "/experiments/test/data/longchat.jsonl";
+  Result r = run("retrieval-eval --model builtin --longeval " + file +
+                 " --episodes 3 --max-new-tokens 12 --show --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("LongEval lines " + file + ", LongEval's last-number rule"),
+            std::string::npos)
+      << r.output;
+  const std::regex episode("episode \\d+: reply '([^']*)', answer '(\\d+)'");
+  const std::regex digits("\\d+");
+  int shown = 0, correct = 0;
+  for (auto it = std::sregex_iterator(r.output.begin(), r.output.end(), episode);
+       it != std::sregex_iterator(); ++it, ++shown) {
+    const std::string reply = (*it)[1];
+    std::string last;
+    for (auto d = std::sregex_iterator(reply.begin(), reply.end(), digits);
+         d != std::sregex_iterator(); ++d)
+      last = d->str();
+    last.erase(0, std::min(last.find_first_not_of('0'), last.size() - 1));  // int(): no zeros
+    correct += !last.empty() && last == (*it)[2] ? 1 : 0;
+  }
+  EXPECT_EQ(shown, 3);
+  EXPECT_NE(r.output.find(": " + std::to_string(correct) + " / 3 correct"), std::string::npos)
+      << r.output;
+  Result missing = run("retrieval-eval --model builtin --longeval /nonexistent.jsonl");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("/nonexistent.jsonl"), std::string::npos) << missing.output;
 }
 
 // The streaming engine on the built-in model, with measured timing: recomputing every chunk

@@ -82,6 +82,8 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   r.retrieval_fraction = d.get_number("retrieval_fraction", r.retrieval_fraction, 0, 1);
   r.copy_fraction = d.get_number("copy_fraction", r.copy_fraction, 0, 1);
   r.copy_tokens = integer_in(d, "copy_tokens", r.copy_tokens, 8, kMaxTokens, data);
+  r.longeval_fraction = d.get_number("longeval_fraction", r.longeval_fraction, 0, 1);
+  r.longeval_path = d.get<std::string>("longeval_path", "");
   r.min_episode_tokens =
       integer_in(d, "min_episode_tokens", r.min_episode_tokens, 32, kMaxTokens, data);
   r.max_episode_tokens =
@@ -106,13 +108,17 @@ TrainRecipe TrainRecipe::load(const std::string& path) {
   r.save_every = integer_in(t, "save_every", r.save_every, 1, 1 << 30, training);
   t.finish();
 
-  if (r.max_episode_tokens < r.min_episode_tokens || r.retrieval_fraction + r.copy_fraction > 1 ||
+  if (r.max_episode_tokens < r.min_episode_tokens ||
+      r.retrieval_fraction + r.copy_fraction + r.longeval_fraction > 1 ||
       r.curriculum_start_tokens < r.min_episode_tokens ||
       r.curriculum_start_tokens > r.max_episode_tokens) {
     fail(path,
          ": data values disagree (min_episode_tokens <= curriculum_start_tokens <= "
-         "max_episode_tokens; retrieval_fraction + copy_fraction <= 1)");
+         "max_episode_tokens; retrieval_fraction + copy_fraction + longeval_fraction <= 1)");
   }
+  if (r.longeval_fraction > 0 && r.longeval_path.empty())
+    fail(path, ": key 'data.longeval_fraction' is ", r.longeval_fraction,
+         " but 'data.longeval_path' names no file of LongEval cases");
   return r;
 }
 

@@ -75,8 +75,8 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
                                             .betas({0.9, 0.95})
                                             .weight_decay(recipe.weight_decay));
   TrainingData data(recipe, tokenizer, corpus, static_cast<int32_t>(config.eos_token_id));
-  const char* const loss_names[kSequenceKinds] = {"text_loss", "retrieval_answer_loss",
-                                                  "copy_loss"};
+  const char* const loss_names[kSequenceKinds] = {"text_loss", "retrieval_answer_loss", "copy_loss",
+                                                  "longeval_answer_loss"};
   double loss_sum[kSequenceKinds] = {};
   int64_t loss_n[kSequenceKinds] = {};
   int64_t tokens = 0, answer_hits = 0, answer_tokens = 0, first_token_hits = 0, first_tokens = 0;
@@ -173,7 +173,8 @@ void train_model(const TrainRecipe& recipe, std::ostream& log) {
       for (size_t r = 0; r < rows.size(); ++r) {
         sequence_loss[row_sequence[r]] +=
             row_nll[r] * row_weights[r] * static_cast<double>(batch.size());
-        if (batch[row_sequence[r]].kind == SequenceKind::kRetrieval) {
+        const SequenceKind kind = batch[row_sequence[r]].kind;
+        if (kind == SequenceKind::kRetrieval || kind == SequenceKind::kLongEval) {
           answer_hits += row_hit[r];
           answer_tokens += 1;
           first_token_hits += row_first[r] && row_hit[r];

@@ -14,7 +14,23 @@ TrainingData::TrainingData(const TrainRecipe& recipe, const Tokenizer& tokenizer
       corpus_(corpus),
       bos_(tokenizer.bos_id()),
       eos_(eos_id),
-      rng_(recipe.seed) {}
+      rng_(recipe.seed) {
+  if (recipe.longeval_fraction <= 0)
+    return;
+  std::vector<LongEvalCase> cases = load_longeval_cases(recipe.longeval_path);
+  std::vector<std::pair<int64_t, size_t>> by_length;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto n = static_cast<int64_t>(tokenizer.encode(cases[i].record).size() +
+                                        tokenizer.encode(cases[i].question).size()) +
+                   (bos_ >= 0 ? 1 : 0);
+    by_length.emplace_back(n, i);
+  }
+  std::sort(by_length.begin(), by_length.end());
+  for (const auto& [n, i] : by_length) {
+    longeval_tokens_.push_back(n);
+    longeval_cases_.push_back(std::move(cases[i]));
+  }
+}
 
 TrainingSequence TrainingData::next(int64_t longest_record) {
   const double draw = std::uniform_real_distribution<double>(0, 1)(rng_);
@@ -22,6 +38,8 @@ TrainingSequence TrainingData::next(int64_t longest_record) {
     return retrieval(longest_record);
   if (draw < recipe_.retrieval_fraction + recipe_.copy_fraction)
     return copy();
+  if (draw < recipe_.retrieval_fraction + recipe_.copy_fraction + recipe_.longeval_fraction)
+    return longeval(longest_record);
   return text();
 }
 
@@ -57,6 +75,42 @@ TrainingSequence TrainingData::retrieval(int64_t longest_record) {
   asked.resize(std::min(asked.size(), static_cast<size_t>(recipe_.questions_per_episode)));
   for (const RetrievalLine& line : asked) {
     append(retrieval_question(line.key), 0);
+    s.first_answer_token.push_back(static_cast<int64_t>(s.tokens.size()) - 1);
+    append(line.number + retrieval_answer_end() + "\n", 1);
+  }
+  return s;
+}
+
+TrainingSequence TrainingData::longeval(int64_t longest_record) {
+  // A case that fits the curriculum (the shortest when none does): its record and official
+  // question, answered, then questions about other lines of it, each answered; only the
+  // answers (reply prefix, digits, end) are scored.
+  TrainingSequence s;
+  s.kind = SequenceKind::kLongEval;
+  auto append = [&](const std::string& text, float weight) {
+    std::vector<int32_t> ids = tokenizer_.encode(text);
+    s.tokens.insert(s.tokens.end(), ids.begin(), ids.end());
+    s.scored.resize(s.tokens.size() - 1, weight);
+  };
+  const auto fitting = static_cast<size_t>(
+      std::upper_bound(longeval_tokens_.begin(), longeval_tokens_.end(), longest_record) -
+      longeval_tokens_.begin());
+  const LongEvalCase& c = longeval_cases_[std::uniform_int_distribution<size_t>(
+      0, std::max<size_t>(fitting, 1) - 1)(rng_)];
+  if (bos_ >= 0)
+    s.tokens.push_back(bos_);
+  append(c.record, 0);
+  std::vector<RetrievalLine> others;
+  for (const RetrievalLine& line : c.lines) {
+    if (line.key != c.asked)
+      others.push_back(line);
+  }
+  std::shuffle(others.begin(), others.end(), rng_);
+  others.resize(std::min(others.size(), static_cast<size_t>(recipe_.questions_per_episode - 1)));
+  others.insert(others.begin(), RetrievalLine{c.asked, c.expected});
+  for (const RetrievalLine& line : others) {
+    append(line.key == c.asked ? c.question : longeval_question_about(c, line.key), 0);
+    append(longeval_reply_prefix(), 1);
     s.first_answer_token.push_back(static_cast<int64_t>(s.tokens.size()) - 1);
     append(line.number + retrieval_answer_end() + "\n", 1);
   }

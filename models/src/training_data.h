@@ -1,6 +1,7 @@
 // The trainer's sequences (private to models/src): text windows, line-retrieval records with
-// answered questions, and copy sequences, drawn in the recipe's proportions from one seeded
-// generator, so that a recipe and seed give the same sequences.
+// answered questions, copy sequences and official LongEval cases with answered questions, drawn in
+// the recipe's proportions from one seeded generator, so that a recipe and seed give the same
+// sequences.
 #pragma once
 
 #include <cstdint>
@@ -9,11 +10,12 @@
 
 #include "cachegen/models/tokenizer.h"
 #include "cachegen/models/trainer.h"
+#include "longeval_cases.h"
 
 namespace cachegen {
 
-enum class SequenceKind { kText, kRetrieval, kCopy };
-constexpr int kSequenceKinds = 3;
+enum class SequenceKind { kText, kRetrieval, kCopy, kLongEval };
+constexpr int kSequenceKinds = 4;
 
 struct TrainingSequence {
   SequenceKind kind = SequenceKind::kText;
@@ -37,12 +39,17 @@ class TrainingData {
   TrainingSequence text();
   TrainingSequence retrieval(int64_t longest_record);
   TrainingSequence copy();
+  TrainingSequence longeval(int64_t longest_record);
 
   const TrainRecipe& recipe_;
   const Tokenizer& tokenizer_;
   const std::vector<int32_t>& corpus_;
   int32_t bos_, eos_;
   std::mt19937_64 rng_;
+  // recipe.longeval_path's cases, shortest first, and their prompt lengths in tokens (BOS
+  // included; ascending), so that the curriculum draws among those that fit.
+  std::vector<LongEvalCase> longeval_cases_;
+  std::vector<int64_t> longeval_tokens_;
 };
 
 }  // namespace cachegen

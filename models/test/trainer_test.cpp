@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "../src/llama_impl.h"
+#include "../src/longeval_cases.h"
+#include "../src/training_data.h"
 #include "cachegen/core/error.h"
 #include "cachegen/models/line_retrieval.h"
 #include "cachegen/models/llama_model.h"
@@ -275,6 +278,120 @@ TEST(LineRetrieval, EpisodesFitTheirBudgetAndHoldTheAnswer) {
               std::string::npos);
   }
   EXPECT_THROW(make_retrieval_episode(tok, 5, *std::make_unique<std::mt19937_64>(1)), Error);
+}
+
+}  // namespace
+}  // namespace cachegen
+
+namespace cachegen {
+namespace {
+
+const std::string kLongEvalSample = CACHEGEN_SOURCE_DIR "/experiments/test/data/longchat.jsonl";
+
+// LongEval cases (the official {prompt, expected_number} JSONL): the record's lines, the line
+// asked about, and the same question about another line.
+TEST(LongEvalCases, ReadTheRecordAndTheQuestion) {
+  const std::vector<LongEvalCase> cases = load_longeval_cases(kLongEvalSample);
+  ASSERT_EQ(cases.size(), 3u);
+  const LongEvalCase& c = cases[0];
+  EXPECT_EQ(c.asked, "item-0-7");
+  EXPECT_EQ(c.expected, "1259");
+  ASSERT_EQ(c.lines.size(), 40u);
+  EXPECT_EQ(c.lines[0].key, "item-0-0");
+  EXPECT_EQ(c.lines[0].number, "1000");
+  EXPECT_EQ(c.lines[39].number, "2443");
+  EXPECT_EQ(c.question,
+            "Now the record is over. Tell me what is the <REGISTER_CONTENT> in line item-0-7? I "
+            "need the number.");
+  EXPECT_EQ(longeval_question_about(c, "item-0-12"),
+            "Now the record is over. Tell me what is the <REGISTER_CONTENT> in line item-0-12? I "
+            "need the number.");
+  const std::string last_line = "line item-0-39: REGISTER_CONTENT is <2443>\n";
+  ASSERT_GT(c.record.size(), last_line.size());
+  EXPECT_EQ(c.record.substr(c.record.size() - last_line.size()), last_line);
+}
+
+TEST(LongEvalCases, ErrorsNameTheFileAndLine) {
+  const std::string dir = ::testing::TempDir() + "/longeval_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string good = R"({"prompt": "Header\nline a-b: REGISTER_CONTENT is <7>\n)"
+                           R"(Tell me what is the <REGISTER_CONTENT> in line a-b? I need the )"
+                           R"(number.", "expected_number": 7})";
+  for (const auto& [second_line, message] : std::vector<std::pair<std::string, std::string>>{
+           {"{not json", "line 2: not JSON"},
+           {R"({"prompt": "x\ny"})", "line 2: a LongEval case needs"},
+           {R"({"prompt": "line a-b: REGISTER_CONTENT is <7>\nTell me in line c-d? x", )"
+            R"("expected_number": 7})",
+            "line 2: the record has no line 'c-d' with number 7"},
+           {R"({"prompt": "line a-b: REGISTER_CONTENT is <7>\nwhich one?", )"
+            R"("expected_number": 7})",
+            "line 2: the question 'which one?' names no line"}}) {
+    const std::string path = dir + "/cases.jsonl";
+    std::ofstream(path) << good << "\n" << second_line << "\n";
+    try {
+      load_longeval_cases(path);
+      FAIL() << second_line;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path + " " + message), std::string::npos) << e.what();
+    }
+  }
+  std::ofstream(dir + "/one.jsonl") << good << "\n";
+  EXPECT_EQ(load_longeval_cases(dir + "/one.jsonl").at(0).asked, "a-b");
+}
+
+// A LongEval training sequence: BOS, the official prompt as it is, the reply prefix and the
+// number, then more questions about distinct other lines; only the replies are scored, and
+// each first digit is marked.
+TEST(LongEvalCases, TrainingSequencesAnswerTheOfficialQuestionFirst) {
+  ASSERT_FALSE(tokenizer_path().empty());
+  const std::string dir = ::testing::TempDir() + "/longeval_seq_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  TrainRecipe recipe = TrainRecipe::load(edit_recipe(
+      write_recipe(dir, ""), {{"  retrieval_fraction: 0.5\n",
+                               "  retrieval_fraction: 0\n  longeval_fraction: 1\n"
+                               "  longeval_path: " +
+                                   kLongEvalSample + "\n  questions_per_episode: 3\n"},
+                              {"  max_episode_tokens: 200\n", "  max_episode_tokens: 100000\n"}}));
+  const Tokenizer tokenizer = Tokenizer::load(tokenizer_path());
+  const std::vector<int32_t> corpus(100, 5);
+  TrainingData data(recipe, tokenizer, corpus, 0);
+  const std::vector<LongEvalCase> cases = load_longeval_cases(kLongEvalSample);
+  for (int draw = 0; draw < 4; ++draw) {
+    const TrainingSequence s = data.next(100000);
+    ASSERT_EQ(s.kind, SequenceKind::kLongEval);
+    ASSERT_EQ(s.first_answer_token.size(), 3u);
+    ASSERT_EQ(s.scored.size() + 1, s.tokens.size());
+    std::vector<int32_t> body(s.tokens.begin() + (tokenizer.bos_id() >= 0 ? 1 : 0), s.tokens.end());
+    const std::string text = tokenizer.decode(body);
+    const LongEvalCase* c = nullptr;
+    for (const LongEvalCase& k : cases)
+      c = text.rfind(k.record + k.question, 0) == 0 ? &k : c;
+    ASSERT_NE(c, nullptr) << text.substr(0, 200);
+    const std::string rest = text.substr(c->record.size() + c->question.size());
+    EXPECT_EQ(rest.rfind(std::string(longeval_reply_prefix()) + c->expected + ">\n", 0), 0u)
+        << rest;
+    // Scored: the replies (3 x prefix + digits + end) and nothing of the record.
+    std::string scored;
+    for (size_t i = 0; i < s.scored.size(); ++i)
+      scored += s.scored[i] > 0 ? tokenizer.decode({s.tokens[i + 1]}) : "";
+    EXPECT_EQ(scored.rfind(std::string(longeval_reply_prefix()) + c->expected + ">\n", 0), 0u)
+        << scored;
+    size_t replies = 0;
+    for (size_t at = 0; (at = scored.find(longeval_reply_prefix(), at)) != std::string::npos; ++at)
+      ++replies;
+    EXPECT_EQ(replies, 3u) << scored;
+    for (int64_t first : s.first_answer_token) {
+      const std::string next = tokenizer.decode({s.tokens[static_cast<size_t>(first) + 1]});
+      EXPECT_TRUE(!next.empty() && std::isdigit(static_cast<unsigned char>(next[0]))) << next;
+    }
+  }
+  try {
+    TrainRecipe::load(edit_recipe(write_recipe(dir, ""),
+                                  {{"  retrieval_fraction: 0.5\n", "  longeval_fraction: 0.2\n"}}));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("longeval_path"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

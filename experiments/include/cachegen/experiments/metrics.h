@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cachegen/core/dataset.h"
@@ -31,6 +32,10 @@ std::string last_number(const std::string& reply);
 // accepted answers.
 bool answer_is_correct(const std::string& reply, const std::vector<std::string>& answers,
                        QualityMetric metric);
+
+// 95% Wilson score interval of a rate of `hits` in `trials` (z = 1.96); trials may be
+// fractional (an effective sample size). {0, 1} for no trials.
+std::pair<double, double> wilson_interval(double hits, double trials);
 
 // Next-token distributions compared position by position; logits are [positions, vocab].
 struct LogitAgreement {

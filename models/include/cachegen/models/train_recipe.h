@@ -23,6 +23,12 @@ struct TrainRecipe {
   // the longest such string (lengths uniform in [8, copy_tokens]); the rest are text.
   double copy_fraction = 0;
   int64_t copy_tokens = 256;
+  // Share of sequences that are LongEval "lines" cases read from longeval_path (the JSONL of
+  // scripts/make_longeval.py --train: the official generator's prompts), each answered in the
+  // form " The REGISTER_CONTENT is <N>", then asked about more of its lines. Cases longer than
+  // the curriculum's longest record are not drawn.
+  double longeval_fraction = 0;
+  std::string longeval_path;
   int64_t min_episode_tokens = 128;  // episode context lengths, uniform in [min, max]
   int64_t max_episode_tokens = 2048;
   int64_t questions_per_episode = 8;  // answered questions after each record
