@@ -53,13 +53,16 @@ print(round(math.exp(nll / (b['tokens'] - a['tokens'])), 2))" "$once" "$twice")
   echo "| copying: perplexity of 150 shuffled held-out words, then of their exact repeat |" \
        "\`scripts/model-tables.sh\` (two \`cachegen perplexity\` runs) |" \
        "$(echo "$once" | field perplexity | xargs printf '%.1f') first, $repeat on the repeat |"
+  interval() {  # Wilson's 95% interval of a retrieval-eval --json, in percent
+    python3 -c "import json,sys; a,b=json.load(sys.stdin)['accuracy_ci95']; print(f'[{100*a:.1f}%, {100*b:.1f}%]')"
+  }
   longeval_rows() {  # MODEL_DIR LABEL
     for ctx in 1024 2048 4096; do
       r=$(build/bin/cachegen retrieval-eval --model "$1" --longeval results/longeval/lines-$ctx.jsonl \
           --context-tokens $ctx --episodes 100 --json)
       echo "| $2LongEval lines (official prompts, LongEval's rule), $ctx tokens, 100 cases |" \
            "\`cachegen retrieval-eval --model $1 --longeval results/longeval/lines-$ctx.jsonl --context-tokens $ctx\` |" \
-           "accuracy $(echo "$r" | field accuracy), 95% interval $(echo "$r" | field accuracy_ci95) |"
+           "accuracy $(echo "$r" | field accuracy), 95% interval $(echo "$r" | interval) |"
     done
   }
   longeval_rows builtin ""
