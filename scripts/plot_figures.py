@@ -65,32 +65,6 @@ def table(path, header, lines):
             f.write("| " + " | ".join(str(x) for x in line) + " |\n")
 
 
-def size_vs_quality(rows, out):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    lines = []
-    for (encoding,), rs in group(rows, "encoding_used").items():
-        bits = mean(r["bits_per_element"] for r in rs)
-        metric, q = quality(rs)
-        kl = mean(r["kl"] for r in rs)
-        codec = rs[0]["codec_used"]
-        marker = {"quant": "s", "kivi": "^", "cachegen": "o", "kvtc": "D"}.get(codec, "x")
-        axes[0].scatter(bits, q, marker=marker, s=50)
-        axes[0].annotate(encoding, (bits, q), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        axes[1].scatter(bits, kl, marker=marker, s=50)
-        axes[1].annotate(encoding, (bits, kl), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        lines.append((encoding, codec, f"{bits:.3f}", f"{q:.4g}", f"{kl:.4g}",
-                      f"{mean(r['top1'] for r in rs):.3f}", len(rs)))
-    axes[0].set_xlabel("bits per KV element (all metadata)")
-    axes[0].set_ylabel(metric)
-    axes[1].set_xlabel("bits per KV element (all metadata)")
-    axes[1].set_ylabel("KL vs uncompressed KV (nats/token)")
-    axes[1].set_yscale("symlog", linthresh=1e-4)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-    save(fig, out)
-    table(out + ".md", ["encoding", "codec", "bits/element", metric, "KL", "top-1", "requests"], lines)
-
-
 def ttft_vs_bandwidth(rows, out):
     fig, ax = plt.subplots(figsize=(6, 4))
     series = defaultdict(list)
@@ -311,7 +285,6 @@ def decode_vs_transfer(rows, out):
 
 
 FIGURES = OrderedDict([
-    ("size-vs-perplexity", size_vs_quality),
     ("ttft-vs-bandwidth", ttft_vs_bandwidth),
     ("slo-violation", slo_violation),
     ("slo-violation-per-chunk", slo_violation_per_chunk),

@@ -232,6 +232,8 @@ FIGURES = OrderedDict([
     ("kvtc-layers-2k", lambda rows, out: size_vs_quality(
         rows + rows_of("kvtc-2k", ("quant8", "cg3", "cg2", "cg1", "kvtc-1.35", "kvtc-1.35-l5")),
         out, "SmolLM2-135M, 2K-token contexts: kvtc with a basis per 1, 5, 10 or 30 layers")),
+    ("size-vs-perplexity", lambda rows, out: size_vs_quality(
+        rows, out, "Built-in model, held-out text, 1K-token contexts, next 128 tokens scored")),
     ("longeval-size-vs-accuracy", lambda rows, out: size_vs_quality(
         rows, out, "Built-in model, LongChat's LongEval lines (official prompts, ~2K tokens)")),
     ("longeval-ttft-vs-accuracy", lambda rows, out: ttft_vs_quality(

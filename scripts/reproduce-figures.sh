@@ -43,13 +43,13 @@ for name in "${names[@]}"; do
     fi
   done
 done
-# kvtc-size-vs-quality and the LongEval figures are plotted with 95% bootstrap intervals by the
+# kvtc-size-vs-quality, size-vs-perplexity and the LongEval figures are plotted with 95% bootstrap intervals by the
 # real-model plotter; the
 # context-compression runs (built-in model and SmolLM2) make one table and figure together.
 paper_names=() interval_names=() compression_names=()
 for name in "${names[@]}"; do
   case "$name" in
-    kvtc-size-vs-quality | longeval-*) interval_names+=("$name") ;;
+    kvtc-size-vs-quality | size-vs-perplexity | longeval-*) interval_names+=("$name") ;;
     context-compression*) compression_names+=("$name") ;;
     *) paper_names+=("$name") ;;
   esac
