@@ -53,30 +53,36 @@ TrainingSequence TrainingData::text() {
   return s;
 }
 
+TrainingSequence TrainingData::start(SequenceKind kind) const {
+  TrainingSequence s;
+  s.kind = kind;
+  if (bos_ >= 0)
+    s.tokens.push_back(bos_);
+  return s;
+}
+
+void TrainingData::append(TrainingSequence& s, const std::string& text, float weight) const {
+  std::vector<int32_t> ids = tokenizer_.encode(text);
+  s.tokens.insert(s.tokens.end(), ids.begin(), ids.end());
+  s.scored.resize(s.tokens.size() - 1, weight);
+}
+
 TrainingSequence TrainingData::retrieval(int64_t longest_record) {
   // One record, then several questions about random lines of it, each answered: only the
   // answers are scored, and more questions per record give more signal per token.
-  TrainingSequence s;
-  s.kind = SequenceKind::kRetrieval;
-  auto append = [&](const std::string& text, float weight) {
-    std::vector<int32_t> ids = tokenizer_.encode(text);
-    s.tokens.insert(s.tokens.end(), ids.begin(), ids.end());
-    s.scored.resize(s.tokens.size() - 1, weight);
-  };
+  TrainingSequence s = start(SequenceKind::kRetrieval);
   const int64_t length =
       std::uniform_int_distribution<int64_t>(recipe_.min_episode_tokens, longest_record)(rng_);
   RetrievalEpisode e = make_retrieval_episode(tokenizer_, length, rng_);
-  if (bos_ >= 0)
-    s.tokens.push_back(bos_);
-  append(e.context, 0);
+  append(s, e.context, 0);
   // Distinct lines, so that no answer can be copied from an earlier answer.
   std::vector<RetrievalLine> asked = e.lines;
   std::shuffle(asked.begin(), asked.end(), rng_);
   asked.resize(std::min(asked.size(), static_cast<size_t>(recipe_.questions_per_episode)));
   for (const RetrievalLine& line : asked) {
-    append(retrieval_question(line.key), 0);
+    append(s, retrieval_question(line.key), 0);
     s.first_answer_token.push_back(static_cast<int64_t>(s.tokens.size()) - 1);
-    append(line.number + retrieval_answer_end() + "\n", 1);
+    append(s, line.number + retrieval_answer_end() + "\n", 1);
   }
   return s;
 }
@@ -85,21 +91,13 @@ TrainingSequence TrainingData::longeval(int64_t longest_record) {
   // A case that fits the curriculum (the shortest when none does): its record and official
   // question, answered, then questions about other lines of it, each answered; only the
   // answers (reply prefix, digits, end) are scored.
-  TrainingSequence s;
-  s.kind = SequenceKind::kLongEval;
-  auto append = [&](const std::string& text, float weight) {
-    std::vector<int32_t> ids = tokenizer_.encode(text);
-    s.tokens.insert(s.tokens.end(), ids.begin(), ids.end());
-    s.scored.resize(s.tokens.size() - 1, weight);
-  };
+  TrainingSequence s = start(SequenceKind::kLongEval);
   const auto fitting = static_cast<size_t>(
       std::upper_bound(longeval_tokens_.begin(), longeval_tokens_.end(), longest_record) -
       longeval_tokens_.begin());
   const LongEvalCase& c = longeval_cases_[std::uniform_int_distribution<size_t>(
       0, std::max<size_t>(fitting, 1) - 1)(rng_)];
-  if (bos_ >= 0)
-    s.tokens.push_back(bos_);
-  append(c.record, 0);
+  append(s, c.record, 0);
   std::vector<RetrievalLine> others;
   for (const RetrievalLine& line : c.lines) {
     if (line.key != c.asked)
@@ -109,10 +107,10 @@ TrainingSequence TrainingData::longeval(int64_t longest_record) {
   others.resize(std::min(others.size(), static_cast<size_t>(recipe_.questions_per_episode - 1)));
   others.insert(others.begin(), RetrievalLine{c.asked, c.expected});
   for (const RetrievalLine& line : others) {
-    append(line.key == c.asked ? c.question : longeval_question_about(c, line.key), 0);
-    append(longeval_reply_prefix(), 1);
+    append(s, line.key == c.asked ? c.question : longeval_question_about(c, line.key), 0);
+    append(s, longeval_reply_prefix(), 1);
     s.first_answer_token.push_back(static_cast<int64_t>(s.tokens.size()) - 1);
-    append(line.number + retrieval_answer_end() + "\n", 1);
+    append(s, line.number + retrieval_answer_end() + "\n", 1);
   }
   return s;
 }

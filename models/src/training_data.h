@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cachegen/models/tokenizer.h"
@@ -40,6 +41,10 @@ class TrainingData {
   TrainingSequence retrieval(int64_t longest_record);
   TrainingSequence copy();
   TrainingSequence longeval(int64_t longest_record);
+  // A sequence of `kind` holding BOS (when the tokenizer has one); `text` appended to it, each
+  // of its tokens' predictions scored with `weight`.
+  TrainingSequence start(SequenceKind kind) const;
+  void append(TrainingSequence& s, const std::string& text, float weight) const;
 
   const TrainRecipe& recipe_;
   const Tokenizer& tokenizer_;
