@@ -252,7 +252,8 @@ def codec_ablation(rows, out):
         bits.append(mean(r["bits_per_element"] for r in rs))
         metric, q = quality(rs)
         lines.append((encoding, rs[0]["codec_used"], f"{bits[-1]:.3f}", f"{q:.4g}",
-                      f"{mean(r['kl'] for r in rs):.4g}", f"{mean(r['kv_relative_error'] for r in rs):.4f}"))
+                      f"{mean(r['kl'] for r in rs):.4g}", f"{mean(r['kv_relative_error'] for r in rs):.4f}",
+                      len(rs)))
     bars = ax.bar(names, bits)
     for bar, line in zip(bars, lines):
         ax.annotate(f"{metric[:3]} {line[3]}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
@@ -260,7 +261,8 @@ def codec_ablation(rows, out):
     ax.set_ylabel("bits per KV element")
     ax.grid(alpha=0.3, axis="y")
     save(fig, out)
-    table(out + ".md", ["step", "codec", "bits/element", metric, "KL", "KV rel. error"], lines)
+    table(out + ".md", ["step", "codec", "bits/element", metric, "KL", "KV rel. error",
+                        "requests"], lines)
 
 
 def decode_vs_transfer(rows, out):
@@ -271,7 +273,7 @@ def decode_vs_transfer(rows, out):
         labels.append(f"{encoding}\n{bw} Gbps")
         decode.append(mean(r["decode_s"] for r in rs))
         transfer.append(mean(r["transfer_s"] for r in rs))
-        lines.append((encoding, bw, f"{decode[-1]:.4f}", f"{transfer[-1]:.4f}"))
+        lines.append((encoding, bw, f"{decode[-1]:.4f}", f"{transfer[-1]:.4f}", len(rs)))
     x = range(len(labels))
     ax.bar([i - 0.2 for i in x], decode, width=0.4, label="decode (CPU, measured)")
     ax.bar([i + 0.2 for i in x], transfer, width=0.4, label="transfer")
@@ -281,7 +283,7 @@ def decode_vs_transfer(rows, out):
     ax.legend()
     ax.grid(alpha=0.3, axis="y")
     save(fig, out)
-    table(out + ".md", ["encoding", "Gbps", "decode s", "transfer s"], lines)
+    table(out + ".md", ["encoding", "Gbps", "decode s", "transfer s", "requests"], lines)
 
 
 FIGURES = OrderedDict([
