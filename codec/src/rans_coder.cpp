@@ -43,13 +43,11 @@ EncodeSymbol make_encode_symbol(uint32_t start, uint32_t freq, int precision) {
   }
   return e;
 }
-}  // namespace
 
-void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride, int lanes,
-                 const FreqTable* const* tables, std::vector<uint8_t>& out) {
-  if (lanes < 1 || lanes > kMaxLanes || columns % lanes != 0) {
-    fail("rANS: ", columns, " columns cannot be split into ", lanes, " lanes");
-  }
+// The reference encoder: symbols backwards (last row, last column first), each column's lane
+// k % lanes, bytes written downwards from `ptr`.
+void rans_encode_scalar(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride,
+                        int lanes, const FreqTable* const* tables, uint32_t* state, uint8_t*& out) {
   const int precision = tables[0]->precision();
   // Flat per-stream symbol table: column k's symbol s at [k * width + s].
   int width = 1;
@@ -62,19 +60,13 @@ void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t 
           make_encode_symbol(tables[k]->start(sym), tables[k]->freq(sym), precision);
     }
   }
-  // Each symbol emits at most 2 bytes (precision <= 16), plus 4 bytes of final state per lane.
-  std::vector<uint8_t> buffer(static_cast<size_t>(rows * columns) * 2 + 4 * size_t(lanes));
-  uint8_t* end = buffer.data() + buffer.size();
-  uint8_t* ptr = end;
-  uint32_t state[kMaxLanes];
-  for (int i = 0; i < lanes; ++i)
-    state[i] = kRansLow;
+  uint8_t* ptr = out;
   for (int64_t r = rows - 1; r >= 0; --r) {
     const uint8_t* row = symbols + r * stride;
-    for (int64_t k = columns - 1; k >= 0; --k) {
+    int lane = lanes - 1;  // k % lanes, counted down with k (columns is a multiple of lanes)
+    for (int64_t k = columns - 1; k >= 0; --k, lane = lane == 0 ? lanes - 1 : lane - 1) {
       const EncodeSymbol& e = table[static_cast<size_t>(k * width + row[k])];
-      uint32_t& x_ref = state[k % lanes];
-      uint32_t x = x_ref;
+      uint32_t x = state[lane];
       // Renormalise: at most two bytes, written branch-free into the reserved space below ptr.
       const uint32_t n = (x >= e.x_max) + ((x >> 8) >= e.x_max);
       ptr[-1] = static_cast<uint8_t>(x);
@@ -83,9 +75,31 @@ void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t 
       x = n == 0 ? x : x >> (8 * n);
       const uint32_t q =
           static_cast<uint32_t>((static_cast<uint64_t>(x) * e.rcp_freq) >> 32) >> e.rcp_shift;
-      x_ref = x + e.bias + q * e.cmpl_freq;
+      state[lane] = x + e.bias + q * e.cmpl_freq;
     }
   }
+  out = ptr;
+}
+}  // namespace
+
+void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride, int lanes,
+                 const FreqTable* const* tables, std::vector<uint8_t>& out, RansKernel kernel) {
+  if (lanes < 1 || lanes > kMaxLanes || columns % lanes != 0) {
+    fail("rANS: ", columns, " columns cannot be split into ", lanes, " lanes");
+  }
+  // Each symbol emits at most 2 bytes (precision <= 16), plus 4 bytes of final state per lane.
+  std::vector<uint8_t> buffer(static_cast<size_t>(rows * columns) * 2 + 4 * size_t(lanes));
+  uint8_t* end = buffer.data() + buffer.size();
+  uint8_t* ptr = end;
+  uint32_t state[kMaxLanes];
+  for (int i = 0; i < lanes; ++i)
+    state[i] = kRansLow;
+  const bool vector =
+      (kernel == RansKernel::kAvx512 ||
+       (kernel == RansKernel::kAuto && rans_kernel_supported(RansKernel::kAvx512))) &&
+      rans_encode_avx512(symbols, rows, columns, stride, lanes, tables, state, ptr);
+  if (!vector)
+    rans_encode_scalar(symbols, rows, columns, stride, lanes, tables, state, ptr);
   for (int i = lanes - 1; i >= 0; --i) {
     ptr -= 4;
     std::memcpy(ptr, &state[i], 4);

@@ -22,6 +22,13 @@ struct RansCursor {
   uint32_t* state;  // `lanes` states
 };
 
+// AVX-512 (F, BW, DQ, VL, VBMI2) encoder: codes every row of the block (backwards), updating the
+// `lanes` states and moving `out` down past the bytes it writes below it (at most 2 per symbol).
+// Returns false, doing nothing, when the shape does not suit it (lanes or columns not multiples
+// of 16). The caller checks the CPU (rans_kernel_supported).
+bool rans_encode_avx512(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride,
+                        int lanes, const FreqTable* const* tables, uint32_t* state, uint8_t*& out);
+
 int64_t rans_decode_avx512(RansCursor* streams, int count, int64_t rows, int64_t columns,
                            int64_t stride, int lanes);
 

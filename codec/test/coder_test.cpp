@@ -8,8 +8,10 @@
 
 #include "cachegen/codec/arith_coder.h"
 #include "cachegen/codec/freq_table.h"
+#include "cachegen/codec/quantize.h"
 #include "cachegen/codec/rans_coder.h"
 #include "cachegen/core/error.h"
+#include "quantize_rows.h"
 #include "symbol_lookup.h"
 
 namespace cachegen {
@@ -204,6 +206,93 @@ TEST(Coders, VectorKernelMatchesScalarReference) {
                                  vector[0].data(), kernel),
                      Error);
       }
+    }
+  }
+}
+
+// The AVX-512 encoder writes the scalar encoder's bytes: constant columns (frequency 2^precision),
+// frequency-1 symbols (precision 8, wide alphabets), a strided block, several lane counts, and
+// shapes it declines (columns not a multiple of 16: the scalar loop runs).
+TEST(Coders, VectorEncoderWritesTheScalarEncodersBytes) {
+  if (!rans_kernel_supported(RansKernel::kAvx512))
+    GTEST_SKIP() << "no AVX-512 on this CPU";
+  struct Case {
+    int lanes, channels_per_lane, alphabet, precision;
+    double spread;
+  };
+  const Case cases[] = {{16, 4, 31, 16, 1.2},  {32, 4, 31, 16, 0.0},   {32, 2, 3, 10, 0.5},
+                        {64, 1, 200, 8, 40.0}, {16, 1, 255, 16, 90.0}, {32, 4, 15, 12, 3.0},
+                        {8, 2, 31, 16, 1.0},   {1, 3, 7, 16, 1.0}};
+  for (const Case& c : cases) {
+    const int64_t columns = c.lanes * c.channels_per_lane, stride = columns + 5;
+    Block b =
+        make_block(301, stride, c.alphabet, c.spread, static_cast<uint32_t>(c.lanes + c.alphabet));
+    Block view = b;  // the first `columns` of each row: tables of those columns
+    view.columns = columns;
+    view.symbols.clear();
+    for (int64_t r = 0; r < b.rows; ++r)
+      for (int64_t k = 0; k < columns; ++k)
+        view.symbols.push_back(b.symbols[static_cast<size_t>(r * stride + k)]);
+    std::vector<FreqTable> tables = tables_for(view, c.precision);
+    std::vector<const FreqTable*> ptrs;
+    for (const auto& t : tables)
+      ptrs.push_back(&t);
+    std::vector<uint8_t> scalar{1, 2, 3}, vector{1, 2, 3};  // appended to what is there
+    rans_encode(b.symbols.data(), b.rows, columns, stride, c.lanes, ptrs.data(), scalar,
+                RansKernel::kScalar);
+    rans_encode(b.symbols.data(), b.rows, columns, stride, c.lanes, ptrs.data(), vector,
+                RansKernel::kAvx512);
+    EXPECT_EQ(vector, scalar) << "lanes " << c.lanes << " alphabet " << c.alphabet << " precision "
+                              << c.precision;
+    std::vector<uint8_t> decoded(view.symbols.size());
+    rans_decode(vector.data() + 3, vector.size() - 3, 0, b.rows, columns, columns, c.lanes,
+                ptrs.data(), decoded.data());
+    EXPECT_EQ(decoded, view.symbols);
+  }
+}
+
+// The encoder's row kernels against quantize.h's plain loops: values on the rounding ties
+// (x * M / s exactly k + 0.5), tiny and huge scales, every row length around the vector width,
+// and non-finite values found at their first index.
+TEST(QuantizeRows, VectorPathMatchesThePlainLoops) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (int max_level : {1, 3, 7, 15, 127}) {
+    for (int64_t n : {0, 1, 7, 8, 9, 31, 128, 1000}) {
+      std::vector<float> x(static_cast<size_t>(n));
+      for (size_t i = 0; i < x.size(); ++i)
+        x[i] =
+            i % 3 == 0 ? static_cast<float>(static_cast<int>(rng() % 9) - 4) + 0.5f : normal(rng);
+      for (float scale : {0.0f, 1e-30f, static_cast<float>(max_level), 4.5f, 3e30f}) {
+        std::vector<uint8_t> fast(x.size()), plain(x.size());
+        set_quantize_rows_vectorized(true);
+        quantize_row(x.data(), n, scale, max_level, fast.data());
+        float fast_max = -1, plain_max = -2;
+        int64_t bad = -1;
+        ASSERT_TRUE(finite_absmax(x.data(), n, fast_max, bad));
+        set_quantize_rows_vectorized(false);
+        quantize_row(x.data(), n, scale, max_level, plain.data());
+        ASSERT_TRUE(finite_absmax(x.data(), n, plain_max, bad));
+        set_quantize_rows_vectorized(true);
+        std::vector<uint8_t> reference(x.size());
+        quantize_symmetric(x.data(), n, scale, max_level, reference.data());
+        EXPECT_EQ(fast, reference) << "levels " << max_level << " n " << n << " scale " << scale;
+        EXPECT_EQ(plain, reference);
+        EXPECT_EQ(fast_max, absmax(x.data(), n));
+        EXPECT_EQ(plain_max, fast_max);
+      }
+    }
+  }
+  std::vector<float> row(100, 1.0f);
+  for (float bad_value : {NAN, INFINITY, -INFINITY}) {
+    for (int64_t at : {0, 7, 63, 99}) {
+      row.assign(100, 1.0f);
+      row[static_cast<size_t>(at)] = bad_value;
+      row[99] = at < 99 ? NAN : row[99];  // a later bad value must not be the one named
+      float m = 0;
+      int64_t first = -1;
+      EXPECT_FALSE(finite_absmax(row.data(), 100, m, first));
+      EXPECT_EQ(first, at);
     }
   }
 }

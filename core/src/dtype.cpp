@@ -96,6 +96,10 @@ void to_float(DType dtype, const void* src, float* dst, int64_t count) {
   }
   const auto* in = static_cast<const uint8_t*>(src);
   if (dtype == DType::kF16) {
+    if (reinterpret_cast<uintptr_t>(src) % alignof(uint16_t) == 0) {
+      halves_to_floats(static_cast<const uint16_t*>(src), dst, count);
+      return;
+    }
     const float* table = half_table().data();
     for (int64_t i = 0; i < count; ++i)
       dst[i] = table[load_u16(in + 2 * i)];
@@ -145,6 +149,26 @@ __attribute__((target("avx,f16c"))) void floats_to_halves_f16c(const float* src,
   for (; i < count; ++i)
     dst[i] = float_to_half(src[i]);
 }
+
+// vcvtph2ps is exact on every non-NaN half; it quiets signalling NaNs, so a group of 8 holding
+// a NaN takes the table instead.
+__attribute__((target("avx,f16c"))) void halves_to_floats_f16c(const uint16_t* src, float* dst,
+                                                               int64_t count) {
+  const __m128i magnitude = _mm_set1_epi16(0x7fff), infinity = _mm_set1_epi16(0x7c00);
+  const float* table = half_table().data();
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    if (_mm_movemask_epi8(_mm_cmpgt_epi16(_mm_and_si128(h, magnitude), infinity)) != 0) {
+      for (int64_t j = i; j < i + 8; ++j)
+        dst[j] = table[src[j]];
+      continue;
+    }
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < count; ++i)
+    dst[i] = table[src[i]];
+}
 #endif
 }  // namespace
 
@@ -178,6 +202,22 @@ void floats_to_halves(const float* src, uint16_t* dst, int64_t count, HalfKernel
   }
   for (int64_t i = 0; i < count; ++i)
     dst[i] = float_to_half(src[i]);
+}
+
+void halves_to_floats(const uint16_t* src, float* dst, int64_t count, HalfKernel kernel) {
+  if (kernel == HalfKernel::kAuto)
+    kernel = half_kernel_supported(HalfKernel::kF16c) ? HalfKernel::kF16c : HalfKernel::kScalar;
+  if (kernel == HalfKernel::kF16c) {
+    if (!half_kernel_supported(kernel))
+      fail("halves_to_floats: this CPU has no F16C instructions");
+#ifdef CACHEGEN_HAVE_F16C_PATH
+    halves_to_floats_f16c(src, dst, count);
+    return;
+#endif
+  }
+  const float* table = half_table().data();
+  for (int64_t i = 0; i < count; ++i)
+    dst[i] = table[src[i]];
 }
 
 }  // namespace cachegen

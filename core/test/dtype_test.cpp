@@ -70,6 +70,26 @@ TEST(DType, F16cConversionMatchesTheScalarOneBitForBit) {
     ASSERT_EQ(through_dtype[i], float_to_half(values[i])) << i;
 }
 
+// Every one of the 65,536 halves (NaNs with every payload, signalling ones too), converted at
+// an offset start with an odd count, gives half_to_float's bits under both kernels.
+TEST(DType, F16cWideningMatchesTheScalarOneBitForBit) {
+  std::vector<uint16_t> halves(65536 + 3);
+  for (uint32_t i = 0; i < 65536; ++i)
+    halves[i + 1] = static_cast<uint16_t>(i);
+  for (HalfKernel kernel : {HalfKernel::kScalar, HalfKernel::kF16c}) {
+    if (!half_kernel_supported(kernel))
+      continue;
+    std::vector<float> out(halves.size());
+    halves_to_floats(halves.data() + 1, out.data() + 1, 65536 + 1, kernel);
+    for (uint32_t i = 0; i <= 65536; ++i) {
+      ASSERT_EQ(float_bits(out[i + 1]), float_bits(half_to_float(halves[i + 1])))
+          << "half 0x" << std::hex << halves[i + 1] << " kernel " << static_cast<int>(kernel);
+    }
+  }
+  if (!half_kernel_supported(HalfKernel::kF16c))
+    GTEST_SKIP() << "no F16C on this CPU: the scalar loop alone was checked";
+}
+
 TEST(DType, BfloatRoundsToNearestEven) {
   EXPECT_EQ(float_to_bfloat(1.0f), 0x3f80);
   EXPECT_EQ(float_to_bfloat(1.0f + std::ldexp(1.0f, -8)), 0x3f80);      // tie -> even

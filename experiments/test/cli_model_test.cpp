@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <sstream>
 #include <string>
 
 #include "cachegen/core/kv_io.h"
@@ -76,18 +78,33 @@ TEST(CliModel, RetrievalEvalScoresLongEvalPromptsByTheLastNumber) {
   EXPECT_NE(r.output.find("LongEval lines " + file + ", LongEval's last-number rule"),
             std::string::npos)
       << r.output;
-  const std::regex episode("episode \\d+: reply '([^']*)', answer '(\\d+)'");
-  const std::regex digits("\\d+");
+  // Lines "episode N: reply '<reply>', answer '<digits>'"; the reply may hold quotes, so the
+  // answer is found from the line's end. Plain string parsing: GCC 12's <regex> trips
+  // -Wmaybe-uninitialized under the sanitizer build.
   int shown = 0, correct = 0;
-  for (auto it = std::sregex_iterator(r.output.begin(), r.output.end(), episode);
-       it != std::sregex_iterator(); ++it, ++shown) {
-    const std::string reply = (*it)[1];
-    std::string last;
-    for (auto d = std::sregex_iterator(reply.begin(), reply.end(), digits);
-         d != std::sregex_iterator(); ++d)
-      last = d->str();
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string reply_mark = ": reply '", answer_mark = "', answer '";
+    const size_t reply_at = line.find(reply_mark), answer_at = line.rfind(answer_mark);
+    if (line.rfind("episode ", 0) != 0 || reply_at == std::string::npos ||
+        answer_at == std::string::npos || answer_at < reply_at || line.back() != '\'')
+      continue;
+    ++shown;
+    const std::string reply = line.substr(reply_at + reply_mark.size(),
+                                          answer_at - reply_at - reply_mark.size());
+    const size_t answer_begin = answer_at + answer_mark.size();
+    const std::string answer = line.substr(answer_begin, line.size() - 1 - answer_begin);
+    std::string last, run_of_digits;  // the reply's last run of digits
+    for (char c : reply + ' ') {
+      if (std::isdigit(static_cast<unsigned char>(c))) {
+        run_of_digits += c;
+      } else if (!run_of_digits.empty()) {
+        last = run_of_digits;
+        run_of_digits.clear();
+      }
+    }
     last.erase(0, std::min(last.find_first_not_of('0'), last.size() - 1));  // int(): no zeros
-    correct += !last.empty() && last == (*it)[2] ? 1 : 0;
+    correct += !last.empty() && last == answer ? 1 : 0;
   }
   EXPECT_EQ(shown, 3);
   EXPECT_NE(r.output.find(": " + std::to_string(correct) + " / 3 correct"), std::string::npos)

@@ -33,6 +33,7 @@
 #include "cachegen/core/parallel.h"
 #include "cachegen_format.h"
 #include "codec_common.h"
+#include "quantize_rows.h"
 #include "symbol_lookup.h"
 
 namespace cachegen {
@@ -77,11 +78,11 @@ class CachegenCodec : public Codec {
       int64_t next_row[2] = {0, 0};
       for (int64_t t = 0; t < t_count; ++t) {
         kv.load_row(layer, kind, t, x.data());
-        for (int64_t i = 0; i < c; ++i) {  // NaN or Inf would quantize to garbage
-          if (!std::isfinite(x[static_cast<size_t>(i)])) {
-            fail("cachegen encode: non-finite value ", x[static_cast<size_t>(i)], " at layer ",
-                 layer, ", ", kv_kind_name(kind), ", token ", t, ", channel ", i);
-          }
+        float row_absmax = 0;
+        int64_t bad = 0;
+        if (!finite_absmax(x.data(), c, row_absmax, bad)) {  // would quantize to garbage
+          fail("cachegen encode: non-finite value ", x[static_cast<size_t>(bad)], " at layer ",
+               layer, ", ", kv_kind_name(kind), ", token ", t, ", channel ", bad);
         }
         const int plane = plan.is_anchor(t) ? 1 : 0;
         const int max_level = plan.bins_of(plane, layer, kind) / 2 - 1;
@@ -89,8 +90,8 @@ class CachegenCodec : public Codec {
             out.symbols[plane].data() + (lk * plan.plane_rows(plane) + next_row[plane]++) * c;
         float& scale = out.scales[static_cast<size_t>(lk * t_count + t)];
         if (!plan.delta || plane == 1) {
-          scale = absmax(x.data(), c);  // an input value: exact in dtype
-          quantize_symmetric(x.data(), c, scale, max_level, q);
+          scale = row_absmax;  // an input value: exact in dtype
+          quantize_row(x.data(), c, scale, max_level, q);
           if (plane == 1) {  // keep the anchor exactly as the decoder will see it
             for (int64_t i = 0; i < c; ++i) {
               anchor[static_cast<size_t>(i)] =
@@ -103,7 +104,7 @@ class CachegenCodec : public Codec {
                 x[static_cast<size_t>(i)] - anchor[static_cast<size_t>(i)];
           }
           scale = std::min(round_to_dtype(absmax(diff.data(), c), dtype), dtype_max(dtype));
-          quantize_symmetric(diff.data(), c, scale, max_level, q);
+          quantize_row(diff.data(), c, scale, max_level, q);
         }
       }
     });

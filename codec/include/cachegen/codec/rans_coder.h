@@ -22,16 +22,19 @@ namespace cachegen {
 
 constexpr uint32_t kRansLow = 1u << 23;
 
+// Which kernel runs (encoder and decoder): kAuto picks the fastest this CPU supports. All give
+// identical bytes and symbols; kScalar is the plain reference the vector kernels are tested
+// against. kAvx512 needs AVX-512 F, BW, DQ, VL, VBMI, VBMI2 and VPOPCNTDQ (Ice Lake, Zen 4 and
+// later).
+enum class RansKernel { kAuto, kScalar, kAvx512 };
+bool rans_kernel_supported(RansKernel kernel);
+
 // Appends the stream for symbols[r * stride + k] (r < rows, k < columns) to `out`.
 // tables[k] codes column k and must give every symbol it codes a non-zero frequency (tables
 // built from the same counts, or with all_symbols, do). columns must be a multiple of lanes.
 void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t stride, int lanes,
-                 const FreqTable* const* tables, std::vector<uint8_t>& out);
-
-// Which decoder runs: kAuto picks the fastest this CPU supports. All give identical symbols;
-// kScalar is the plain reference the vector kernels are tested against.
-enum class RansKernel { kAuto, kScalar, kAvx512 };
-bool rans_kernel_supported(RansKernel kernel);
+                 const FreqTable* const* tables, std::vector<uint8_t>& out,
+                 RansKernel kernel = RansKernel::kAuto);
 
 // One stream of a batch: decoded into symbols[r * stride + k] with tables[k].
 struct RansStream {

@@ -33,5 +33,9 @@ enum class HalfKernel { kAuto, kScalar, kF16c };
 bool half_kernel_supported(HalfKernel kernel);
 void floats_to_halves(const float* src, uint16_t* dst, int64_t count,
                       HalfKernel kernel = HalfKernel::kAuto);
+// The loops behind to_float's f16 case: every half gives half_to_float's bits (NaN payloads
+// kept as they are, signalling ones too), under either kernel.
+void halves_to_floats(const uint16_t* src, float* dst, int64_t count,
+                      HalfKernel kernel = HalfKernel::kAuto);
 
 }  // namespace cachegen
