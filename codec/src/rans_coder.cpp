@@ -116,39 +116,61 @@ void rans_decode(const uint8_t* stream, size_t size, uint64_t file_offset, int64
 
 void rans_decode_batch(const RansStream* streams, int count, int64_t rows, int64_t columns,
                        int64_t stride, int lanes, RansKernel kernel) {
+  RansBatchDecoder decoder(streams, count, rows, columns, lanes, kernel);
+  std::vector<uint8_t*> out;
+  for (int b = 0; b < count; ++b)
+    out.push_back(streams[b].symbols);
+  decoder.decode(rows, out.data(), stride);
+  decoder.finish();
+}
+
+RansBatchDecoder::RansBatchDecoder(const RansStream* streams, int count, int64_t rows,
+                                   int64_t columns, int lanes, RansKernel kernel)
+    : count_(count), rows_(rows), columns_(columns), lanes_(lanes) {
   if (lanes < 1 || lanes > kMaxLanes || columns % lanes != 0) {
     fail("rANS: ", columns, " columns cannot be split into ", lanes, " lanes");
   }
-  std::vector<uint32_t> states(static_cast<size_t>(count * lanes));
-  std::vector<RansCursor> cursors;
+  states_.resize(static_cast<size_t>(count * lanes));
   for (int b = 0; b < count; ++b) {
     const RansStream& s = streams[b];
     if (s.size < 4 * size_t(lanes)) {
       fail("rANS stream at byte offset ", s.file_offset, ": ", s.size, " bytes cannot hold ", lanes,
            " lane states");
     }
-    uint32_t* state = states.data() + b * lanes;
+    uint32_t* state = states_.data() + b * lanes;
     std::memcpy(state, s.data, 4 * size_t(lanes));
-    cursors.push_back(
-        {s.data + 4 * lanes, s.data + s.size, s.file_offset, s.tables, s.symbols, state});
+    cursors_.push_back({s.data + 4 * lanes, s.data + s.size, s.file_offset, s.tables, state});
   }
-  int64_t done_rows = 0;
   if (kernel == RansKernel::kAvx512 ||
       (kernel == RansKernel::kAuto && rans_kernel_supported(RansKernel::kAvx512))) {
-    done_rows = rans_decode_avx512(cursors.data(), count, rows, columns, stride, lanes);
+    vector_tables_ = rans_avx512_tables(cursors_.data(), count, columns, lanes);
   }
-  for (RansCursor& c : cursors) {
-    // The reference loop: finishes whatever the vector kernel did not take (or everything).
+}
+
+RansBatchDecoder::~RansBatchDecoder() = default;
+
+void RansBatchDecoder::decode(int64_t n, uint8_t* const* out, int64_t stride) {
+  if (n < 0 || n > rows_ - next_row_)
+    fail("rANS: ", n, " more rows asked of a block with ", rows_ - next_row_, " left");
+  if (vector_tables_) {
+    rans_decode_avx512(cursors_.data(), count_, *vector_tables_, next_row_, n, columns_, out,
+                       stride, lanes_);
+    next_row_ += n;
+    return;
+  }
+  // The reference loop.
+  const int64_t groups = columns_ / lanes_;
+  for (int b = 0; b < count_; ++b) {
+    RansCursor& c = cursors_[static_cast<size_t>(b)];
     const int precision = c.tables[0]->precision();
     const uint32_t mask = (1u << precision) - 1;
-    const int64_t groups = columns / lanes;
     uint32_t* state = c.state;
     const uint8_t* ptr = c.ptr;
-    for (int64_t r = done_rows; r < rows; ++r) {
-      uint8_t* row = c.symbols + r * stride;
+    for (int64_t r = 0; r < n; ++r) {
+      uint8_t* row = out[b] + r * stride;
       int64_t k = 0;
       for (int64_t g = 0; g < groups; ++g) {
-        for (int i = 0; i < lanes; ++i, ++k) {
+        for (int i = 0; i < lanes_; ++i, ++k) {
           const FreqTable& table = *c.tables[k];
           uint32_t x = state[i];
           const uint32_t slot = x & mask;
@@ -156,8 +178,8 @@ void rans_decode_batch(const RansStream* streams, int count, int64_t rows, int64
           x = table.freq(s) * (x >> precision) + slot - table.start(s);
           while (x < kRansLow) {
             if (ptr == c.end) {
-              fail("rANS stream at byte offset ", c.file_offset, ": runs out of bytes at row ", r,
-                   ", column ", k, " (corrupted)");
+              fail("rANS stream at byte offset ", c.file_offset, ": runs out of bytes at row ",
+                   next_row_ + r, ", column ", k, " (corrupted)");
             }
             x = (x << 8) | *ptr++;
           }
@@ -166,14 +188,23 @@ void rans_decode_batch(const RansStream* streams, int count, int64_t rows, int64
         }
       }
     }
-    for (int i = 0; i < lanes; ++i) {
-      if (state[i] != kRansLow) {
+    c.ptr = ptr;
+  }
+  next_row_ += n;
+}
+
+void RansBatchDecoder::finish() const {
+  if (next_row_ != rows_)
+    fail("rANS: ", rows_ - next_row_, " rows of the block were not decoded");
+  for (const RansCursor& c : cursors_) {
+    for (int i = 0; i < lanes_; ++i) {
+      if (c.state[i] != kRansLow) {
         fail("rANS stream at byte offset ", c.file_offset, ": lane ", i,
              " does not end in the initial state (corrupted)");
       }
     }
-    if (ptr != c.end) {
-      fail("rANS stream at byte offset ", c.file_offset, ": ", c.end - ptr,
+    if (c.ptr != c.end) {
+      fail("rANS stream at byte offset ", c.file_offset, ": ", c.end - c.ptr,
            " bytes left over after decoding (corrupted)");
     }
   }

@@ -1,13 +1,14 @@
 // AVX-512 rANS decoder: 16 interleaved lanes per vector. Bit-identical to the scalar loop in
 // rans_coder.cpp (tested there). Per step of 16 lanes:
-//   slot = x & mask; the symbol comes from the column's bucket table (the first symbol whose
-//   range reaches slot's 1/256th of the range: one byte gather), then is corrected upward while
-//   its range ends at or below slot (one gather of the symbol's packed range per round; most
-//   steps need none or one);
+//   slot = x & mask; one qword gather from the column's bucket table (2^kBucketBits buckets)
+//   gives the first symbol s whose range reaches the slot's bucket, s's range, and where s + 1's
+//   range ends; a lane whose slot lies past s's range takes s + 1 from the same qword. Only a
+//   slot past two boundaries of its bucket (rare: the symbols between are improbable) walks on
+//   through the per-symbol range table, one gather per round;
 //   x = freq * (x >> precision) + slot - start;
 //   refill: lane i needs n_i = (x < L) + (x < L / 256) bytes; its bytes start at the exclusive
-//   prefix sum of n over lanes below it (popcounts of two lane masks), and one byte permute
-//   (VBMI) lifts each lane's bytes out of the next 32 bytes of the stream.
+//   prefix sum of n over lanes below it (a popcount of the two lane masks), and one byte permute
+//   (VBMI) lifts each lane's bytes out of the next 64 bytes of the stream.
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -22,31 +23,41 @@ namespace cachegen {
 #if defined(__x86_64__)
 namespace {
 constexpr int kAlphabet = 32;    // packed ranges per column (alphabets of at most 32 symbols)
-constexpr int kBuckets = 256;    // bucket table entries per column
+constexpr int kBucketBits = 6;   // bucket table entries per column: 2^6 (512 bytes)
 constexpr int kMaxVectors = 16;  // 256 lanes
 constexpr int kMaxBatch = 8;
 
 #define CACHEGEN_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vpopcntdq")))
 
-// Per-stream tables, column-major. bucket[k * 256 + b]: the first symbol s of column k with
-// cdf[s + 1] > b << (precision - 8) (3 bytes of padding at the end: the byte gather reads
-// dwords). range[k * 32 + s] = (cdf[s + 1] - 1) | (freq - 1) << 16: the symbol's last slot and
-// its frequency (cdf[s + 1] >= 1 for every symbol a lookup can reach, as the bucket table
-// starts at the first symbol of non-zero frequency; a zero frequency is never decoded, so its
-// field does not matter).
+// Per-stream tables, column-major. range[k * 32 + s] = (cdf[s + 1] - 1) | (freq - 1) << 16: the
+// symbol's last slot and its frequency. bucket[k << kBucketBits | b], for the first symbol s of
+// column k with cdf[s + 1] > b << (precision - kBucketBits):
+//   low dword: range[k * 32 + s];  high dword: s | (cdf[s + 2] - 1) << 8 (s + 1's last slot;
+//   s's own for the last symbol).
+// cdf[s + 1] >= 1 for every symbol a lookup can reach (buckets start at the first symbol of
+// non-zero frequency); a zero frequency is never decoded, so its field does not matter.
 struct FlatTables {
-  std::vector<uint8_t> bucket;
+  std::vector<uint64_t> bucket;
   std::vector<uint32_t> range;
 };
+}  // namespace
+
+struct RansAvx512Tables {
+  FlatTables streams[kMaxBatch];
+  int precision = 0;
+};
+
+namespace {
 
 // The batch's streams decode in lock-step, each stage of a vector step issued for all N streams
 // before the next stage, so that their independent gathers and multiplies overlap (one stream's
 // step is a chain of ~120 cycles of latency). The refill is branch-free; the symbol correction
 // loops only in the rare step where one round was not enough.
 template <int N>
-CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* tables, int64_t rows,
-                                    int64_t columns, int64_t stride, int lanes, int precision) {
+CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* tables,
+                                    int64_t first_row, int64_t rows, int64_t columns,
+                                    uint8_t* const* out, int64_t stride, int lanes, int precision) {
   const int vectors = lanes / 16;
   const int64_t groups = columns / lanes;
   const __m512i lane_index =
@@ -54,8 +65,17 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
   const __m512i one_v = _mm512_set1_epi32(1);
   const __m512i low16 = _mm512_set1_epi32(0xffff);
   const __m512i slot_mask = _mm512_set1_epi32(static_cast<int>((1u << precision) - 1));
-  const __m512i below = _mm512_sub_epi32(_mm512_sllv_epi32(one_v, lane_index), one_v);
+  // Per lane i: the bits of the lanes below it, and its own, in both halves of a mask dword.
+  const __m512i below_low = _mm512_sub_epi32(_mm512_sllv_epi32(one_v, lane_index), one_v);
+  const __m512i below = _mm512_or_si512(below_low, _mm512_slli_epi32(below_low, 16));
+  const __m512i own_low = _mm512_sllv_epi32(one_v, lane_index);
+  const __m512i own_bits = _mm512_or_si512(own_low, _mm512_slli_epi32(own_low, 16));
   const __m512i shift_v = _mm512_set1_epi32(precision);
+  const __m512i even_dwords =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd_dwords = _mm512_add_epi32(even_dwords, one_v);
+  const __m512i low8 = _mm512_set1_epi32(0xff);
+  const __m128i to_bucket = _mm_cvtsi32_si128(precision - kBucketBits);
   __m512i x[N][kMaxVectors];
   const uint8_t* ptr[N];
   for (int b = 0; b < N; ++b) {
@@ -68,29 +88,52 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
       for (int v = 0; v < vectors; ++v) {
         const int64_t k = g * lanes + 16 * v;
         const __m512i column = _mm512_add_epi32(lane_index, _mm512_set1_epi32(static_cast<int>(k)));
-        const __m512i bucket_base = _mm512_slli_epi32(column, 8);
+        const __m512i bucket_base = _mm512_slli_epi32(column, kBucketBits);
         const __m512i range_base = _mm512_slli_epi32(column, 5);
         __m512i slot[N], index[N], packed[N];
         __mmask16 behind[N];
         for (int b = 0; b < N; ++b) {
           slot[b] = _mm512_and_si512(x[b][v], slot_mask);
           const __m512i bucket =
-              _mm512_add_epi32(bucket_base, _mm512_srli_epi32(slot[b], precision - 8));
-          index[b] = _mm512_add_epi32(
-              range_base,
-              _mm512_and_si512(_mm512_i32gather_epi32(bucket, tables[b].bucket.data(), 1),
-                               _mm512_set1_epi32(0xff)));
+              _mm512_add_epi32(bucket_base, _mm512_srl_epi32(slot[b], to_bucket));
+          const __m512i low =
+              _mm512_i32gather_epi64(_mm512_castsi512_si256(bucket), tables[b].bucket.data(), 8);
+          const __m512i high = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(bucket, 1),
+                                                      tables[b].bucket.data(), 8);
+          packed[b] = _mm512_permutex2var_epi32(low, even_dwords, high);
+          const __m512i info = _mm512_permutex2var_epi32(low, odd_dwords, high);
+          index[b] = _mm512_add_epi32(range_base, _mm512_and_si512(info, low8));
+          // Past s's last slot: s + 1, whose range runs from s's last slot + 1 to its own.
+          const __m512i last = _mm512_and_si512(packed[b], low16);
+          behind[b] = _mm512_cmplt_epu32_mask(last, slot[b]);
+          const __m512i next_last = _mm512_and_si512(_mm512_srli_epi32(info, 8), low16);
+          const __m512i next = _mm512_or_si512(
+              next_last,
+              _mm512_slli_epi32(_mm512_sub_epi32(_mm512_sub_epi32(next_last, last), one_v), 16));
+          index[b] = _mm512_mask_add_epi32(index[b], behind[b], index[b], one_v);
+          packed[b] = _mm512_mask_mov_epi32(packed[b], behind[b], next);
         }
-        for (int b = 0; b < N; ++b)
-          packed[b] = _mm512_i32gather_epi32(index[b], tables[b].range.data(), 4);
-        // Lanes whose symbol ends below slot (its last slot < slot) move to the next symbol.
+        // Lanes still behind (a zero-frequency s + 1, or a second boundary before the slot) walk
+        // on through the range table, one lane at a time: few lanes of a step ever need it.
         for (int b = 0; b < N; ++b) {
           behind[b] = _mm512_cmplt_epu32_mask(_mm512_and_si512(packed[b], low16), slot[b]);
-          while (behind[b]) {
-            index[b] = _mm512_mask_add_epi32(index[b], behind[b], index[b], one_v);
-            packed[b] = _mm512_mask_i32gather_epi32(packed[b], behind[b], index[b],
-                                                    tables[b].range.data(), 4);
-            behind[b] &= _mm512_cmplt_epu32_mask(_mm512_and_si512(packed[b], low16), slot[b]);
+          if (behind[b]) {
+            alignas(64) uint32_t lane_index_of[16], lane_packed[16], lane_slot[16];
+            _mm512_store_si512(lane_index_of, index[b]);
+            _mm512_store_si512(lane_packed, packed[b]);
+            _mm512_store_si512(lane_slot, slot[b]);
+            const uint32_t* range = tables[b].range.data();
+            for (unsigned lanes_left = behind[b]; lanes_left != 0; lanes_left &= lanes_left - 1) {
+              const int i = __builtin_ctz(lanes_left);
+              uint32_t at = lane_index_of[i];
+              do {
+                ++at;
+              } while ((range[at] & 0xffff) < lane_slot[i]);
+              lane_index_of[i] = at;
+              lane_packed[i] = range[at];
+            }
+            index[b] = _mm512_load_si512(lane_index_of);
+            packed[b] = _mm512_load_si512(lane_packed);
           }
         }
         for (int b = 0; b < N; ++b) {
@@ -102,7 +145,7 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
           x[b][v] = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srlv_epi32(x[b][v], shift_v)),
                                      offset_in_range);
           _mm_storeu_si128(
-              reinterpret_cast<__m128i*>(streams[b].symbols + r * stride + k),
+              reinterpret_cast<__m128i*>(out[b] + r * stride + k),
               _mm512_cvtepi32_epi8(_mm512_and_si512(index[b], _mm512_set1_epi32(kAlphabet - 1))));
         }
         // Refill: lane i takes n_i = (x < L) + (x < L / 256) bytes at the prefix sum of n over
@@ -120,19 +163,20 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
           } else {
             if (remaining < total) {
               fail("rANS stream at byte offset ", streams[b].file_offset,
-                   ": runs out of bytes at row ", r, ", column ", k, " (corrupted)");
+                   ": runs out of bytes at row ", first_row + r, ", column ", k, " (corrupted)");
             }
             bytes = _mm512_maskz_loadu_epi8((__mmask64{1} << remaining) - 1, ptr[b]);
           }
-          const __m512i offset = _mm512_add_epi32(
-              _mm512_popcnt_epi32(_mm512_and_si512(_mm512_set1_epi32(one), below)),
-              _mm512_popcnt_epi32(_mm512_and_si512(_mm512_set1_epi32(two), below)));
+          // Both masks in one dword (lane i's bits i and 16 + i): the lanes' byte counts and
+          // their exclusive prefix sums are popcounts of it under two lane patterns.
+          const __m512i masks = _mm512_set1_epi32(static_cast<int>(one | uint32_t{two} << 16));
+          const __m512i offset = _mm512_popcnt_epi32(_mm512_and_si512(masks, below));
+          const __m512i bits =
+              _mm512_slli_epi32(_mm512_popcnt_epi32(_mm512_and_si512(masks, own_bits)), 3);
           // Each lane's dword gets byte[offset] << 8 | byte[offset + 1] in its low 16 bits.
           const __m512i byte_index =
-              _mm512_add_epi32(_mm512_mullo_epi32(offset, _mm512_set1_epi32(257)), one_v);
+              _mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(offset, 8), offset), one_v);
           const __m512i word = _mm512_and_si512(_mm512_permutexvar_epi8(byte_index, bytes), low16);
-          const __m512i bits = _mm512_add_epi32(_mm512_maskz_mov_epi32(one, _mm512_set1_epi32(8)),
-                                                _mm512_maskz_mov_epi32(two, _mm512_set1_epi32(8)));
           x[b][v] = _mm512_or_si512(
               _mm512_sllv_epi32(x[b][v], bits),
               _mm512_srlv_epi32(word, _mm512_sub_epi32(_mm512_set1_epi32(16), bits)));
@@ -148,12 +192,14 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
   }
 }
 
-void decode(RansCursor* streams, int count, const FlatTables* tables, int64_t rows, int64_t columns,
-            int64_t stride, int lanes, int precision) {
+void decode(RansCursor* streams, int count, const FlatTables* tables, int64_t first_row,
+            int64_t rows, int64_t columns, uint8_t* const* out, int64_t stride, int lanes,
+            int precision) {
   switch (count) {
-#define CACHEGEN_DECODE_CASE(n) \
-  case n:                       \
-    return decode_streams<n>(streams, tables, rows, columns, stride, lanes, precision);
+#define CACHEGEN_DECODE_CASE(n)                                                             \
+  case n:                                                                                   \
+    return decode_streams<n>(streams, tables, first_row, rows, columns, out, stride, lanes, \
+                             precision);
     CACHEGEN_DECODE_CASE(1)
     CACHEGEN_DECODE_CASE(2)
     CACHEGEN_DECODE_CASE(3)
@@ -167,33 +213,64 @@ void decode(RansCursor* streams, int count, const FlatTables* tables, int64_t ro
 }
 }  // namespace
 
-int64_t rans_decode_avx512(RansCursor* streams, int count, int64_t rows, int64_t columns,
-                           int64_t stride, int lanes) {
+namespace {
+// One spare set of tables per thread: a chunk decodes batch after batch on each thread, and
+// reusing the buffers saves allocating (and faulting in) ~300 KB per batch.
+thread_local std::unique_ptr<RansAvx512Tables> spare_tables;
+}  // namespace
+
+void RansAvx512TablesDeleter::operator()(RansAvx512Tables* tables) const {
+  if (!spare_tables)
+    spare_tables.reset(tables);
+  else
+    delete tables;
+}
+
+RansAvx512TablesPtr rans_avx512_tables(const RansCursor* streams, int count, int64_t columns,
+                                       int lanes) {
   if (lanes % 16 != 0 || lanes > 16 * kMaxVectors || count > kMaxBatch || count < 1)
-    return 0;
+    return nullptr;
+  RansAvx512TablesPtr out(spare_tables ? spare_tables.release() : new RansAvx512Tables);
   const int precision = streams[0].tables[0]->precision();
-  FlatTables tables[kMaxBatch];
+  out->precision = precision;
+  constexpr int buckets = 1 << kBucketBits;
   for (int b = 0; b < count; ++b) {
-    FlatTables& t = tables[b];
-    t.bucket.assign(static_cast<size_t>(columns * kBuckets) + 3, 0);
-    t.range.assign(static_cast<size_t>(columns * kAlphabet), 0);
+    FlatTables& t = out->streams[b];
+    // (Range entries past a column's alphabet are never read: the walk stops at its last symbol,
+    // whose range ends at the last slot.)
+    t.bucket.resize(static_cast<size_t>(columns * buckets));
+    t.range.resize(static_cast<size_t>(columns * kAlphabet));
     for (int64_t k = 0; k < columns; ++k) {
       const FreqTable& table = *streams[b].tables[k];
       if (table.alphabet() > kAlphabet || table.precision() != precision ||
-          table.buckets().size() != kBuckets)
-        return 0;
+          table.buckets().size() != 256)
+        return nullptr;
       const std::vector<uint32_t>& cdf = table.cdf();
-      std::memcpy(t.bucket.data() + k * kBuckets, table.buckets().data(), kBuckets);
-      for (int i = 0; i < table.alphabet(); ++i) {
+      const int alphabet = table.alphabet();
+      uint32_t* range = t.range.data() + k * kAlphabet;
+      for (int i = 0; i < alphabet; ++i) {
         const uint32_t last =
             cdf[static_cast<size_t>(i) + 1] == 0 ? 0 : cdf[static_cast<size_t>(i) + 1] - 1;
         const uint32_t freq = table.freq(i) == 0 ? 0 : table.freq(i) - 1;
-        t.range[static_cast<size_t>(k * kAlphabet + i)] = last | freq << 16;
+        range[i] = last | freq << 16;
+      }
+      uint64_t* bucket = t.bucket.data() + k * buckets;
+      for (int i = 0; i < buckets; ++i) {
+        const int first = table.buckets()[static_cast<size_t>(i) << (8 - kBucketBits)];
+        const int next = std::min(first + 1, alphabet - 1);
+        bucket[i] = range[first] |
+                    uint64_t{static_cast<uint32_t>(first) | (range[next] & 0xffff) << 8} << 32;
       }
     }
   }
-  decode(streams, count, tables, rows, columns, stride, lanes, precision);
-  return rows;
+  return out;
+}
+
+void rans_decode_avx512(RansCursor* streams, int count, const RansAvx512Tables& tables,
+                        int64_t first_row, int64_t rows, int64_t columns, uint8_t* const* out,
+                        int64_t stride, int lanes) {
+  decode(streams, count, tables.streams, first_row, rows, columns, out, stride, lanes,
+         tables.precision);
 }
 
 bool rans_kernel_supported(RansKernel kernel) {
@@ -209,9 +286,18 @@ bool rans_kernel_supported(RansKernel kernel) {
 
 #else  // not x86-64: only the scalar decoder exists
 
-int64_t rans_decode_avx512(RansCursor*, int, int64_t, int64_t, int64_t, int) {
-  return 0;
+struct RansAvx512Tables {};
+
+void RansAvx512TablesDeleter::operator()(RansAvx512Tables* tables) const {
+  delete tables;
 }
+
+RansAvx512TablesPtr rans_avx512_tables(const RansCursor*, int, int64_t, int) {
+  return nullptr;
+}
+
+void rans_decode_avx512(RansCursor*, int, const RansAvx512Tables&, int64_t, int64_t, int64_t,
+                        uint8_t* const*, int64_t, int) {}
 
 bool rans_kernel_supported(RansKernel kernel) {
   return kernel != RansKernel::kAvx512;

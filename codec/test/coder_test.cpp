@@ -2,6 +2,7 @@
 // coder agreeing, and payload size against the ideal code length under the coder's own tables.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -94,6 +95,46 @@ TEST(FreqTable, NormalizesExactlyAndKeepsUsedSymbols) {
   FreqTable all = FreqTable::from_counts(counts, 5, 12, true);
   for (int s = 0; s < 5; ++s)
     EXPECT_GE(all.freq(s), 1u);
+}
+
+// from_counts against the rule written out plainly (64-bit shares, at least 1 for a counted
+// symbol, the remainder to the largest, lowest index first), on totals that take its 32-bit
+// division and totals that need 64 bits.
+TEST(FreqTable, SharesFollowThePlainRuleOnSmallAndHugeTotals) {
+  std::mt19937 rng(4);
+  for (uint32_t scale : {1u, 1000u, 100000u, 4000000000u}) {
+    for (int precision : {8, 12, 16}) {
+      for (int trial = 0; trial < 20; ++trial) {
+        const int alphabet = 1 + static_cast<int>(rng() % 40);
+        std::vector<uint32_t> counts(static_cast<size_t>(alphabet));
+        for (auto& c : counts)
+          c = rng() % 3 == 0 ? 0 : static_cast<uint32_t>(rng() % (scale / 40 + 1));
+        const FreqTable t = FreqTable::from_counts(counts.data(), alphabet, precision, false);
+        uint64_t total = 0;
+        for (uint32_t c : counts)
+          total += c;
+        std::vector<uint64_t> freq(counts.size(), 0);
+        const uint64_t slots = uint64_t{1} << precision;
+        uint64_t sum = 0;
+        for (size_t s = 0; s < counts.size(); ++s) {
+          if (total == 0)
+            freq[s] = s == 0 ? slots : 0;
+          else if (counts[s] > 0)
+            freq[s] = std::max<uint64_t>(1, counts[s] * slots / total);
+          sum += freq[s];
+        }
+        while (sum != slots) {
+          const size_t top =
+              static_cast<size_t>(std::max_element(freq.begin(), freq.end()) - freq.begin());
+          const uint64_t change = sum < slots ? slots - sum : std::min(sum - slots, freq[top] - 1);
+          freq[top] = sum < slots ? freq[top] + change : freq[top] - change;
+          sum = sum < slots ? sum + change : sum - change;
+        }
+        for (int s = 0; s < alphabet; ++s)
+          ASSERT_EQ(t.freq(s), freq[static_cast<size_t>(s)]) << "symbol " << s;
+      }
+    }
+  }
 }
 
 TEST(FreqTable, FastFindMatchesBinarySearch) {
@@ -318,6 +359,24 @@ TEST(SymbolLookup, VectorPathMatchesThePlainLoop) {
       lookup_u32_reference(symbols.data(), count, table32.data(), b32.data());
       EXPECT_EQ(a16, b16) << "alphabet " << alphabet << " count " << count;
       EXPECT_EQ(a32, b32) << "alphabet " << alphabet << " count " << count;
+    }
+  }
+}
+
+// The dequantizer's f16 level table (vector path) against the plain per-entry conversion:
+// every level count the codecs use, scales from subnormal to overflowing f16, zero, infinity
+// and NaN.
+TEST(SymbolLookup, LevelTableMatchesThePlainConversion) {
+  for (int max_level : {1, 2, 3, 7, 15, 31, 127}) {
+    for (float scale : {0.0f, -0.0f, 1e-7f, 6e-5f, 0.37f, 1.0f, 3.5f, 1000.0f, 65504.0f, 1e6f,
+                        INFINITY, -INFINITY, NAN}) {
+      for (int count : {1, 7, 8, 16, 32, 256}) {
+        std::vector<uint16_t> fast(static_cast<size_t>(count)), plain(fast.size());
+        level_table_f16(max_level, scale, count, fast.data());
+        level_table_f16_reference(max_level, scale, count, plain.data());
+        EXPECT_EQ(fast, plain) << "levels " << max_level << " scale " << scale << " count "
+                               << count;
+      }
     }
   }
 }

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "cachegen/codec/freq_table.h"
@@ -49,6 +50,41 @@ struct RansStream {
 // hides the latency of each lane's dependency chain. Same result as decoding each alone.
 void rans_decode_batch(const RansStream* streams, int count, int64_t rows, int64_t columns,
                        int64_t stride, int lanes, RansKernel kernel = RansKernel::kAuto);
+
+struct RansCursor;
+struct RansAvx512Tables;
+struct RansAvx512TablesDeleter {
+  void operator()(RansAvx512Tables* tables) const;
+};
+
+// rans_decode_batch a block of rows at a time, for a caller that uses each block's symbols while
+// they are still in cache (the streams' `symbols` fields are not used):
+//   RansBatchDecoder decoder(streams, count, rows, columns, lanes);
+//   while (...) decoder.decode(n, out, stride);  // the next n rows of stream b to out[b]
+//   decoder.finish();                            // every row decoded, every byte consumed
+class RansBatchDecoder {
+ public:
+  RansBatchDecoder(const RansStream* streams, int count, int64_t rows, int64_t columns, int lanes,
+                   RansKernel kernel = RansKernel::kAuto);
+  ~RansBatchDecoder();
+  RansBatchDecoder(const RansBatchDecoder&) = delete;
+  RansBatchDecoder& operator=(const RansBatchDecoder&) = delete;
+
+  // Decodes the next `n` rows of stream b into out[b] + r * stride (r < n). Throws Error
+  // (naming the stream's file offset, row and column) on malformed input.
+  void decode(int64_t n, uint8_t* const* out, int64_t stride);
+  // Checks that all rows were decoded, every lane ended in the initial state and every byte was
+  // consumed (which catches most corruption).
+  void finish() const;
+
+ private:
+  int count_;
+  int64_t rows_, columns_, next_row_ = 0;
+  int lanes_;
+  std::vector<uint32_t> states_;
+  std::vector<RansCursor> cursors_;
+  std::unique_ptr<RansAvx512Tables, RansAvx512TablesDeleter> vector_tables_;  // null: scalar
+};
 
 // Decodes a stream of exactly `size` bytes into symbols[r * stride + k]. Throws Error (naming
 // `file_offset`, the stream's offset in its file) on malformed input.
