@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cachegen/codec/quantize.h"
+#include "cachegen/core/cpu_level.h"
 #include "x86_intrinsics.h"
 
 namespace cachegen {
@@ -26,7 +27,8 @@ bool finite_absmax_plain(const float* x, int64_t n, float& max_abs, int64_t& fir
 
 #if defined(__x86_64__)
 bool has_avx2() {
-  static const bool supported = __builtin_cpu_supports("avx2");
+  static const bool supported =
+      __builtin_cpu_supports("avx2") && cpu_level_allowed(CpuLevel::kAvx2);
   return supported;
 }
 

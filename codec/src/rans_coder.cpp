@@ -94,10 +94,12 @@ void rans_encode(const uint8_t* symbols, int64_t rows, int64_t columns, int64_t 
   uint32_t state[kMaxLanes];
   for (int i = 0; i < lanes; ++i)
     state[i] = kRansLow;
-  const bool vector =
-      (kernel == RansKernel::kAvx512 ||
-       (kernel == RansKernel::kAuto && rans_kernel_supported(RansKernel::kAvx512))) &&
-      rans_encode_avx512(symbols, rows, columns, stride, lanes, tables, state, ptr);
+  if (kernel == RansKernel::kAuto)
+    kernel = rans_auto_kernel();  // (kAvx2 encodes with the scalar loop)
+  if (!rans_kernel_supported(kernel))
+    fail("rANS: this CPU lacks the instructions of the kernel asked for");
+  const bool vector = kernel == RansKernel::kAvx512 &&
+                      rans_encode_avx512(symbols, rows, columns, stride, lanes, tables, state, ptr);
   if (!vector)
     rans_encode_scalar(symbols, rows, columns, stride, lanes, tables, state, ptr);
   for (int i = lanes - 1; i >= 0; --i) {
@@ -141,9 +143,12 @@ RansBatchDecoder::RansBatchDecoder(const RansStream* streams, int count, int64_t
     std::memcpy(state, s.data, 4 * size_t(lanes));
     cursors_.push_back({s.data + 4 * lanes, s.data + s.size, s.file_offset, s.tables, state});
   }
-  if (kernel == RansKernel::kAvx512 ||
-      (kernel == RansKernel::kAuto && rans_kernel_supported(RansKernel::kAvx512))) {
-    vector_tables_ = rans_avx512_tables(cursors_.data(), count, columns, lanes);
+  kernel_ = kernel == RansKernel::kAuto ? rans_auto_kernel() : kernel;
+  if (kernel_ != RansKernel::kScalar) {
+    if (!rans_kernel_supported(kernel_))
+      fail("rANS: this CPU lacks the instructions of the kernel asked for");
+    vector_tables_ = rans_vector_tables(cursors_.data(), count, columns, lanes,
+                                        kernel_ == RansKernel::kAvx512 ? 16 : 8);
   }
 }
 
@@ -153,8 +158,13 @@ void RansBatchDecoder::decode(int64_t n, uint8_t* const* out, int64_t stride) {
   if (n < 0 || n > rows_ - next_row_)
     fail("rANS: ", n, " more rows asked of a block with ", rows_ - next_row_, " left");
   if (vector_tables_) {
-    rans_decode_avx512(cursors_.data(), count_, *vector_tables_, next_row_, n, columns_, out,
+    if (kernel_ == RansKernel::kAvx512) {
+      rans_decode_avx512(cursors_.data(), count_, *vector_tables_, next_row_, n, columns_, out,
+                         stride, lanes_);
+    } else {
+      rans_decode_avx2(cursors_.data(), count_, *vector_tables_, next_row_, n, columns_, out,
                        stride, lanes_);
+    }
     next_row_ += n;
     return;
   }

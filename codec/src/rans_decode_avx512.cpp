@@ -4,7 +4,7 @@
 //   gives the first symbol s whose range reaches the slot's bucket, s's range, and where s + 1's
 //   range ends; a lane whose slot lies past s's range takes s + 1 from the same qword. Only a
 //   slot past two boundaries of its bucket (rare: the symbols between are improbable) walks on
-//   through the per-symbol range table, one gather per round;
+//   through the per-symbol range table, lane by lane (tables: rans_kernels.h);
 //   x = freq * (x >> precision) + slot - start;
 //   refill: lane i needs n_i = (x < L) + (x < L / 256) bytes; its bytes start at the exclusive
 //   prefix sum of n over lanes below it (a popcount of the two lane masks), and one byte permute
@@ -22,38 +22,17 @@ namespace cachegen {
 
 #if defined(__x86_64__)
 namespace {
-constexpr int kAlphabet = 32;    // packed ranges per column (alphabets of at most 32 symbols)
-constexpr int kBucketBits = 6;   // bucket table entries per column: 2^6 (512 bytes)
+constexpr int kBucketBits = kRansVectorBucketBits;
 constexpr int kMaxVectors = 16;  // 256 lanes
-constexpr int kMaxBatch = 8;
+using FlatTables = RansVectorTables::Stream;
 
 #define CACHEGEN_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vpopcntdq")))
 
-// Per-stream tables, column-major. range[k * 32 + s] = (cdf[s + 1] - 1) | (freq - 1) << 16: the
-// symbol's last slot and its frequency. bucket[k << kBucketBits | b], for the first symbol s of
-// column k with cdf[s + 1] > b << (precision - kBucketBits):
-//   low dword: range[k * 32 + s];  high dword: s | (cdf[s + 2] - 1) << 8 (s + 1's last slot;
-//   s's own for the last symbol).
-// cdf[s + 1] >= 1 for every symbol a lookup can reach (buckets start at the first symbol of
-// non-zero frequency); a zero frequency is never decoded, so its field does not matter.
-struct FlatTables {
-  std::vector<uint64_t> bucket;
-  std::vector<uint32_t> range;
-};
-}  // namespace
-
-struct RansAvx512Tables {
-  FlatTables streams[kMaxBatch];
-  int precision = 0;
-};
-
-namespace {
-
 // The batch's streams decode in lock-step, each stage of a vector step issued for all N streams
 // before the next stage, so that their independent gathers and multiplies overlap (one stream's
-// step is a chain of ~120 cycles of latency). The refill is branch-free; the symbol correction
-// loops only in the rare step where one round was not enough.
+// step is a chain of ~120 cycles of latency). The refill is branch-free; the symbol walk runs
+// only in the steps where a lane needs it.
 template <int N>
 CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* tables,
                                     int64_t first_row, int64_t rows, int64_t columns,
@@ -89,7 +68,7 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
         const int64_t k = g * lanes + 16 * v;
         const __m512i column = _mm512_add_epi32(lane_index, _mm512_set1_epi32(static_cast<int>(k)));
         const __m512i bucket_base = _mm512_slli_epi32(column, kBucketBits);
-        const __m512i range_base = _mm512_slli_epi32(column, 5);
+        const __m512i range_base = _mm512_slli_epi32(column, 5);  // 32 ranges a column
         __m512i slot[N], index[N], packed[N];
         __mmask16 behind[N];
         for (int b = 0; b < N; ++b) {
@@ -144,9 +123,9 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
                                _mm512_add_epi32(_mm512_and_si512(packed[b], low16), one_v));
           x[b][v] = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srlv_epi32(x[b][v], shift_v)),
                                      offset_in_range);
-          _mm_storeu_si128(
-              reinterpret_cast<__m128i*>(out[b] + r * stride + k),
-              _mm512_cvtepi32_epi8(_mm512_and_si512(index[b], _mm512_set1_epi32(kAlphabet - 1))));
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b] + r * stride + k),
+                           _mm512_cvtepi32_epi8(_mm512_and_si512(
+                               index[b], _mm512_set1_epi32(kRansVectorAlphabet - 1))));
         }
         // Refill: lane i takes n_i = (x < L) + (x < L / 256) bytes at the prefix sum of n over
         // the lanes below it; one byte permute lifts them out of the next 64 bytes.
@@ -213,95 +192,17 @@ void decode(RansCursor* streams, int count, const FlatTables* tables, int64_t fi
 }
 }  // namespace
 
-namespace {
-// One spare set of tables per thread: a chunk decodes batch after batch on each thread, and
-// reusing the buffers saves allocating (and faulting in) ~300 KB per batch.
-thread_local std::unique_ptr<RansAvx512Tables> spare_tables;
-}  // namespace
-
-void RansAvx512TablesDeleter::operator()(RansAvx512Tables* tables) const {
-  if (!spare_tables)
-    spare_tables.reset(tables);
-  else
-    delete tables;
-}
-
-RansAvx512TablesPtr rans_avx512_tables(const RansCursor* streams, int count, int64_t columns,
-                                       int lanes) {
-  if (lanes % 16 != 0 || lanes > 16 * kMaxVectors || count > kMaxBatch || count < 1)
-    return nullptr;
-  RansAvx512TablesPtr out(spare_tables ? spare_tables.release() : new RansAvx512Tables);
-  const int precision = streams[0].tables[0]->precision();
-  out->precision = precision;
-  constexpr int buckets = 1 << kBucketBits;
-  for (int b = 0; b < count; ++b) {
-    FlatTables& t = out->streams[b];
-    // (Range entries past a column's alphabet are never read: the walk stops at its last symbol,
-    // whose range ends at the last slot.)
-    t.bucket.resize(static_cast<size_t>(columns * buckets));
-    t.range.resize(static_cast<size_t>(columns * kAlphabet));
-    for (int64_t k = 0; k < columns; ++k) {
-      const FreqTable& table = *streams[b].tables[k];
-      if (table.alphabet() > kAlphabet || table.precision() != precision ||
-          table.buckets().size() != 256)
-        return nullptr;
-      const std::vector<uint32_t>& cdf = table.cdf();
-      const int alphabet = table.alphabet();
-      uint32_t* range = t.range.data() + k * kAlphabet;
-      for (int i = 0; i < alphabet; ++i) {
-        const uint32_t last =
-            cdf[static_cast<size_t>(i) + 1] == 0 ? 0 : cdf[static_cast<size_t>(i) + 1] - 1;
-        const uint32_t freq = table.freq(i) == 0 ? 0 : table.freq(i) - 1;
-        range[i] = last | freq << 16;
-      }
-      uint64_t* bucket = t.bucket.data() + k * buckets;
-      for (int i = 0; i < buckets; ++i) {
-        const int first = table.buckets()[static_cast<size_t>(i) << (8 - kBucketBits)];
-        const int next = std::min(first + 1, alphabet - 1);
-        bucket[i] = range[first] |
-                    uint64_t{static_cast<uint32_t>(first) | (range[next] & 0xffff) << 8} << 32;
-      }
-    }
-  }
-  return out;
-}
-
-void rans_decode_avx512(RansCursor* streams, int count, const RansAvx512Tables& tables,
+void rans_decode_avx512(RansCursor* streams, int count, const RansVectorTables& tables,
                         int64_t first_row, int64_t rows, int64_t columns, uint8_t* const* out,
                         int64_t stride, int lanes) {
   decode(streams, count, tables.streams, first_row, rows, columns, out, stride, lanes,
          tables.precision);
 }
 
-bool rans_kernel_supported(RansKernel kernel) {
-  if (kernel != RansKernel::kAvx512)
-    return true;
-  static const bool supported =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
-      __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vbmi2");  // the encoder's byte compress
-  return supported;
-}
+#else  // not x86-64: the dispatcher never calls it
 
-#else  // not x86-64: only the scalar decoder exists
-
-struct RansAvx512Tables {};
-
-void RansAvx512TablesDeleter::operator()(RansAvx512Tables* tables) const {
-  delete tables;
-}
-
-RansAvx512TablesPtr rans_avx512_tables(const RansCursor*, int, int64_t, int) {
-  return nullptr;
-}
-
-void rans_decode_avx512(RansCursor*, int, const RansAvx512Tables&, int64_t, int64_t, int64_t,
+void rans_decode_avx512(RansCursor*, int, const RansVectorTables&, int64_t, int64_t, int64_t,
                         uint8_t* const*, int64_t, int) {}
-
-bool rans_kernel_supported(RansKernel kernel) {
-  return kernel != RansKernel::kAvx512;
-}
 
 #endif
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "cachegen/codec/freq_table.h"
 #include "cachegen/codec/rans_coder.h"
@@ -25,20 +26,43 @@ struct RansCursor {
   uint32_t* state;  // `lanes` states
 };
 
-// The AVX-512 decoder's per-stream lookup tables (rans_decode_avx512.cpp), built once a batch
-// (declared with RansBatchDecoder, which holds them).
-using RansAvx512TablesPtr = std::unique_ptr<RansAvx512Tables, RansAvx512TablesDeleter>;
+// The vector decoders' lookup tables, per stream of a batch, column-major (rans_vector_tables.cpp):
+//   range[k * 32 + s] = (cdf[s + 1] - 1) | (freq - 1) << 16: symbol s's last slot and frequency;
+//   bucket[k << 6 | b], for the first symbol s of column k whose range reaches slot
+//   b << (precision - 6):  low dword: range[k * 32 + s];  high dword: s | (cdf[s + 2] - 1) << 8
+//   (s + 1's last slot; s's own for the last symbol).
+// cdf[s + 1] >= 1 for every symbol a lookup can reach (buckets start at the first symbol of
+// non-zero frequency); a zero frequency is never decoded, so its field does not matter. Range
+// entries past a column's alphabet are never read: a walk stops at its last symbol, whose range
+// ends at the last slot.
+constexpr int kRansVectorAlphabet = 32;
+constexpr int kRansVectorBucketBits = 6;  // 64 buckets a column: 512 bytes
+constexpr int kRansVectorMaxBatch = 8;
+struct RansVectorTables {
+  struct Stream {
+    std::vector<uint64_t> bucket;
+    std::vector<uint32_t> range;
+  };
+  Stream streams[kRansVectorMaxBatch];
+  int precision = 0;
+};
+using RansVectorTablesPtr = std::unique_ptr<RansVectorTables, RansVectorTablesDeleter>;
 
-// AVX-512 (F, BW, VL, VBMI, VPOPCNTDQ): 16 lanes per vector step, the batch's streams
-// interleaved. The tables, or null when the shape does not suit the kernel (lanes not a
-// multiple of 16, more than 8 streams, alphabets over 32 symbols, mixed precisions): then the
-// scalar loop decodes.
-RansAvx512TablesPtr rans_avx512_tables(const RansCursor* streams, int count, int64_t columns,
-                                       int lanes);
-// Decodes `rows` rows of each stream b into out[b] + r * stride (r < rows), advancing the
-// cursors; `first_row` numbers them in errors. Throws Error if a stream runs out of bytes.
-void rans_decode_avx512(RansCursor* streams, int count, const RansAvx512Tables& tables,
+// The tables, or null when the batch does not suit the vector kernels (lanes not a multiple of
+// `lane_multiple`, over 256 lanes, more than 8 streams, alphabets over 32 symbols, mixed
+// precisions): then the scalar loop decodes.
+RansVectorTablesPtr rans_vector_tables(const RansCursor* streams, int count, int64_t columns,
+                                       int lanes, int lane_multiple);
+
+// Decode `rows` rows of each stream b into out[b] + r * stride (r < rows), advancing the
+// cursors; `first_row` numbers them in errors. Throw Error if a stream runs out of bytes.
+// AVX-512 (F, BW, VL, VBMI, VPOPCNTDQ): 16 lanes a vector step, lanes a multiple of 16.
+void rans_decode_avx512(RansCursor* streams, int count, const RansVectorTables& tables,
                         int64_t first_row, int64_t rows, int64_t columns, uint8_t* const* out,
                         int64_t stride, int lanes);
+// AVX2: 8 lanes a vector step, lanes a multiple of 8.
+void rans_decode_avx2(RansCursor* streams, int count, const RansVectorTables& tables,
+                      int64_t first_row, int64_t rows, int64_t columns, uint8_t* const* out,
+                      int64_t stride, int lanes);
 
 }  // namespace cachegen

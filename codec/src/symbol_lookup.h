@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "cachegen/core/cpu_level.h"
+
 namespace cachegen {
 
 // table: at least 32 entries readable (alphabet <= 32) or `alphabet` entries.
@@ -17,6 +19,11 @@ void lookup_u32(const uint8_t* symbols, int64_t count, const uint32_t* table, in
 // float_to_half's), so that the lookup's table comes from whole 16-byte stores.
 void level_table_f16(int max_level, float scale, int count, uint16_t* out);
 void level_table_f16_reference(int max_level, float scale, int count, uint16_t* out);
+
+// lookup_u16 on one path (kScalar, kAvx2, kAvx512) whatever the cap: for tests. False, doing
+// nothing, if this CPU lacks it or the alphabet is over 32 symbols (vector paths).
+bool lookup_u16_on(CpuLevel level, const uint8_t* symbols, int64_t count, const uint16_t* table,
+                   int alphabet, uint16_t* out);
 
 // The plain loops, for tests.
 void lookup_u16_reference(const uint8_t* symbols, int64_t count, const uint16_t* table,

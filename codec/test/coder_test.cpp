@@ -193,62 +193,91 @@ TEST(Coders, PayloadWithinOnePercentOfModelEntropyAt16Bits) {
   EXPECT_LT(8.0 * static_cast<double>(sizes.arith_bytes), ideal * 1.01);
 }
 
-TEST(Coders, VectorKernelMatchesScalarReference) {
-  if (!rans_kernel_supported(RansKernel::kAvx512))
-    GTEST_SKIP() << "no AVX-512 on this CPU";
-  for (int lanes : {16, 32}) {
-    for (int alphabet : {3, 15, 31}) {
-      const int precision = alphabet == 15 ? 10 : 16;
-      // A batch of 3 streams with different data and tables, decoded together and alone.
-      std::vector<Block> blocks;
-      std::vector<std::vector<FreqTable>> tables;
-      std::vector<std::vector<const FreqTable*>> ptrs;
-      std::vector<std::vector<uint8_t>> encoded;
-      for (uint32_t seed = 0; seed < 3; ++seed) {
-        blocks.push_back(make_block(777, 4 * lanes, alphabet, 0.8 + seed, 20 + seed));
-        // Holes: every third symbol of one column moves to its neighbour, so that its table has
-        // zero frequencies between used symbols.
-        for (int64_t r = 0; r < blocks.back().rows; ++r) {
-          uint8_t& v = blocks.back().symbols[static_cast<size_t>(r * blocks.back().columns + 3)];
-          if (v % 3 == 1 && v + 1 < alphabet)
-            ++v;
+// Every vector decoder (AVX2, AVX-512) against the scalar reference: lane counts each kernel
+// takes or declines, alphabets up to 31 symbols, zero-frequency holes between used symbols, a
+// batch of streams decoded together and alone, row blocks of several sizes, truncated streams.
+TEST(Coders, VectorKernelsMatchTheScalarReference) {
+  int kernels_run = 0;
+  for (RansKernel kernel : {RansKernel::kAvx2, RansKernel::kAvx512}) {
+    if (!rans_kernel_supported(kernel))
+      continue;
+    ++kernels_run;
+    for (int lanes : {8, 16, 24, 32}) {
+      for (int alphabet : {3, 15, 31}) {
+        const int precision = alphabet == 15 ? 10 : 16;
+        // A batch of 3 streams with different data and tables, decoded together and alone.
+        std::vector<Block> blocks;
+        std::vector<std::vector<FreqTable>> tables;
+        std::vector<std::vector<const FreqTable*>> ptrs;
+        std::vector<std::vector<uint8_t>> encoded;
+        for (uint32_t seed = 0; seed < 3; ++seed) {
+          blocks.push_back(make_block(777, 4 * lanes, alphabet, 0.8 + seed, 20 + seed));
+          // Holes: every third symbol of one column moves to its neighbour, so that its table
+          // has zero frequencies between used symbols.
+          for (int64_t r = 0; r < blocks.back().rows; ++r) {
+            uint8_t& v = blocks.back().symbols[static_cast<size_t>(r * blocks.back().columns + 3)];
+            if (v % 3 == 1 && v + 1 < alphabet)
+              ++v;
+          }
+          tables.push_back(tables_for(blocks.back(), precision));
         }
-        tables.push_back(tables_for(blocks.back(), precision));
-      }
-      for (size_t b = 0; b < blocks.size(); ++b) {
-        ptrs.emplace_back();
-        for (const auto& t : tables[b])
-          ptrs.back().push_back(&t);
-        encoded.emplace_back();
-        rans_encode(blocks[b].symbols.data(), blocks[b].rows, blocks[b].columns, blocks[b].columns,
-                    lanes, ptrs[b].data(), encoded[b]);
-      }
-      std::vector<std::vector<uint8_t>> scalar(3), vector(3);
-      std::vector<RansStream> batch;
-      for (size_t b = 0; b < blocks.size(); ++b) {
-        scalar[b].resize(blocks[b].symbols.size());
-        vector[b].resize(blocks[b].symbols.size());
-        rans_decode(encoded[b].data(), encoded[b].size(), 0, blocks[b].rows, blocks[b].columns,
-                    blocks[b].columns, lanes, ptrs[b].data(), scalar[b].data(),
-                    RansKernel::kScalar);
-        batch.push_back(
-            {encoded[b].data(), encoded[b].size(), 0, ptrs[b].data(), vector[b].data()});
-      }
-      rans_decode_batch(batch.data(), 3, blocks[0].rows, blocks[0].columns, blocks[0].columns,
-                        lanes, RansKernel::kAvx512);
-      for (size_t b = 0; b < blocks.size(); ++b) {
-        EXPECT_EQ(scalar[b], blocks[b].symbols);
-        EXPECT_EQ(vector[b], blocks[b].symbols) << "lanes " << lanes << " alphabet " << alphabet;
-      }
-      // A truncated stream fails under both kernels.
-      for (RansKernel kernel : {RansKernel::kScalar, RansKernel::kAvx512}) {
-        EXPECT_THROW(rans_decode(encoded[0].data(), encoded[0].size() / 2, 0, blocks[0].rows,
-                                 blocks[0].columns, blocks[0].columns, lanes, ptrs[0].data(),
-                                 vector[0].data(), kernel),
-                     Error);
+        for (size_t b = 0; b < blocks.size(); ++b) {
+          ptrs.emplace_back();
+          for (const auto& t : tables[b])
+            ptrs.back().push_back(&t);
+          encoded.emplace_back();
+          rans_encode(blocks[b].symbols.data(), blocks[b].rows, blocks[b].columns,
+                      blocks[b].columns, lanes, ptrs[b].data(), encoded[b], RansKernel::kScalar);
+        }
+        std::vector<std::vector<uint8_t>> scalar(3), vector(3);
+        std::vector<RansStream> batch;
+        for (size_t b = 0; b < blocks.size(); ++b) {
+          scalar[b].resize(blocks[b].symbols.size());
+          vector[b].resize(blocks[b].symbols.size());
+          rans_decode(encoded[b].data(), encoded[b].size(), 0, blocks[b].rows, blocks[b].columns,
+                      blocks[b].columns, lanes, ptrs[b].data(), scalar[b].data(),
+                      RansKernel::kScalar);
+          batch.push_back(
+              {encoded[b].data(), encoded[b].size(), 0, ptrs[b].data(), vector[b].data()});
+        }
+        rans_decode_batch(batch.data(), 3, blocks[0].rows, blocks[0].columns, blocks[0].columns,
+                          lanes, kernel);
+        const std::string where =
+            str("kernel ", static_cast<int>(kernel), " lanes ", lanes, " alphabet ", alphabet);
+        for (size_t b = 0; b < blocks.size(); ++b) {
+          EXPECT_EQ(scalar[b], blocks[b].symbols) << where;
+          EXPECT_EQ(vector[b], blocks[b].symbols) << where;
+        }
+        // In blocks of 1, 50 and the rest of the rows, into a buffer of one block.
+        const int64_t columns = blocks[0].columns;
+        RansBatchDecoder decoder(batch.data(), 3, blocks[0].rows, columns, lanes, kernel);
+        std::vector<uint8_t> block_out(static_cast<size_t>(3 * 726 * columns));
+        uint8_t* outs[3] = {block_out.data(), block_out.data() + 726 * columns,
+                            block_out.data() + 2 * 726 * columns};
+        int64_t row = 0;
+        for (int64_t n : {int64_t{1}, int64_t{50}, int64_t{726}}) {
+          decoder.decode(n, outs, columns);
+          for (int b = 0; b < 3; ++b) {
+            ASSERT_TRUE(std::equal(outs[b], outs[b] + n * columns,
+                                   blocks[static_cast<size_t>(b)].symbols.begin() + row * columns))
+                << where << " rows from " << row;
+          }
+          row += n;
+        }
+        decoder.finish();
+        // A truncated stream fails under both kernels.
+        for (RansKernel k : {RansKernel::kScalar, kernel}) {
+          EXPECT_THROW(rans_decode(encoded[0].data(), encoded[0].size() / 2, 0, blocks[0].rows,
+                                   blocks[0].columns, blocks[0].columns, lanes, ptrs[0].data(),
+                                   vector[0].data(), k),
+                       Error)
+              << where;
+        }
       }
     }
   }
+  if (kernels_run == 0)
+    GTEST_SKIP() << "no AVX2 on this CPU: only the scalar decoder exists here";
 }
 
 // The AVX-512 encoder writes the scalar encoder's bytes: constant columns (frequency 2^precision),
@@ -355,6 +384,13 @@ TEST(SymbolLookup, VectorPathMatchesThePlainLoop) {
       std::vector<uint32_t> a32(symbols.size()), b32(symbols.size());
       lookup_u16(symbols.data(), count, table16.data(), alphabet, a16.data());
       lookup_u16_reference(symbols.data(), count, table16.data(), b16.data());
+      for (CpuLevel level : {CpuLevel::kAvx2, CpuLevel::kAvx512}) {
+        std::vector<uint16_t> on_path(symbols.size());
+        if (lookup_u16_on(level, symbols.data(), count, table16.data(), alphabet, on_path.data())) {
+          EXPECT_EQ(on_path, b16) << "level " << static_cast<int>(level) << " alphabet " << alphabet
+                                  << " count " << count;
+        }
+      }
       lookup_u32(symbols.data(), count, table32.data(), alphabet, a32.data());
       lookup_u32_reference(symbols.data(), count, table32.data(), b32.data());
       EXPECT_EQ(a16, b16) << "alphabet " << alphabet << " count " << count;

@@ -9,6 +9,7 @@
 #define CACHEGEN_HAVE_F16C_PATH 1
 #endif
 
+#include "cachegen/core/cpu_level.h"
 #include "cachegen/core/error.h"
 
 namespace cachegen {
@@ -191,7 +192,9 @@ bool half_kernel_supported(HalfKernel kernel) {
 
 void floats_to_halves(const float* src, uint16_t* dst, int64_t count, HalfKernel kernel) {
   if (kernel == HalfKernel::kAuto)
-    kernel = half_kernel_supported(HalfKernel::kF16c) ? HalfKernel::kF16c : HalfKernel::kScalar;
+    kernel = half_kernel_supported(HalfKernel::kF16c) && cpu_level_allowed(CpuLevel::kAvx2)
+                 ? HalfKernel::kF16c
+                 : HalfKernel::kScalar;
   if (kernel == HalfKernel::kF16c) {
     if (!half_kernel_supported(kernel))
       fail("floats_to_halves: this CPU has no F16C instructions");
@@ -206,7 +209,9 @@ void floats_to_halves(const float* src, uint16_t* dst, int64_t count, HalfKernel
 
 void halves_to_floats(const uint16_t* src, float* dst, int64_t count, HalfKernel kernel) {
   if (kernel == HalfKernel::kAuto)
-    kernel = half_kernel_supported(HalfKernel::kF16c) ? HalfKernel::kF16c : HalfKernel::kScalar;
+    kernel = half_kernel_supported(HalfKernel::kF16c) && cpu_level_allowed(CpuLevel::kAvx2)
+                 ? HalfKernel::kF16c
+                 : HalfKernel::kScalar;
   if (kernel == HalfKernel::kF16c) {
     if (!half_kernel_supported(kernel))
       fail("halves_to_floats: this CPU has no F16C instructions");

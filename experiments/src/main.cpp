@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cachegen/core/cpu_level.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/options.h"
 #include "cachegen/experiments/commands.h"
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
   for (const Subcommand& s : kSubcommands) {
     if (std::strcmp(argv[1], s.name) == 0) {
       try {
+        cachegen::cpu_level_cap();  // a bad CACHEGEN_CPU_LEVEL fails here, before any work
         return s.run(argc - 2, argv + 2);
       } catch (const cachegen::Error& e) {
         std::fprintf(stderr, "cachegen %s: error: %s\n", s.name, e.what());

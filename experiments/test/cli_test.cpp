@@ -2,11 +2,14 @@
 // errors a user sees for bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/byte_io.h"
@@ -57,6 +60,45 @@ TEST(Cli, EncodeInspectDecodeRoundTrip) {
   ASSERT_EQ(x.shape(), y.shape());
   ASSERT_EQ(x.dtype(), y.dtype());
   EXPECT_EQ(std::memcmp(x.data(), y.data(), x.byte_size()), 0);
+}
+
+// Every kernel level (CACHEGEN_CPU_LEVEL) writes the same container bytes and decodes them to
+// the same KV: the scalar loops, the AVX2 and the AVX-512 kernels (where the CPU has them) are
+// interchangeable. A level the variable does not know is refused before any work.
+TEST(Cli, EveryCpuLevelWritesAndDecodesTheSameBytes) {
+  const std::string kv = temp("levels.safetensors");
+  ASSERT_EQ(
+      run("synth-kv --layers 3 --tokens 700 --kv-heads 4 --head-dim 32 --out " + kv).exit_code, 0);
+  std::vector<uint8_t> reference_container, reference_kv;
+  for (const char* level : {"scalar", "avx2", "avx512"}) {
+    setenv("CACHEGEN_CPU_LEVEL", level, 1);
+    const std::string enc = temp(std::string("levels-") + level + ".cgkv"),
+                      out = temp(std::string("levels-") + level + ".safetensors");
+    Result e = run("encode --codec cachegen --level 2 --chunk-tokens 512 " + kv + " " + enc);
+    Result d = run("decode " + enc + " " + out);
+    unsetenv("CACHEGEN_CPU_LEVEL");
+    ASSERT_EQ(e.exit_code, 0) << level << ": " << e.output;
+    ASSERT_EQ(d.exit_code, 0) << level << ": " << d.output;
+    const std::vector<uint8_t> container = read_file(enc), decoded = read_file(out);
+    if (reference_container.empty()) {
+      reference_container = container;
+      reference_kv = decoded;
+      continue;
+    }
+    EXPECT_TRUE(std::equal(container.begin(), container.end(), reference_container.begin(),
+                           reference_container.end()))
+        << level;
+    EXPECT_TRUE(
+        std::equal(decoded.begin(), decoded.end(), reference_kv.begin(), reference_kv.end()))
+        << level;
+  }
+  setenv("CACHEGEN_CPU_LEVEL", "avx1024", 1);
+  Result bad = run("decode " + temp("levels-scalar.cgkv") + " " + temp("levels-bad.safetensors"));
+  unsetenv("CACHEGEN_CPU_LEVEL");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("CACHEGEN_CPU_LEVEL is 'avx1024'; it takes scalar, avx2 or avx512"),
+            std::string::npos)
+      << bad.output;
 }
 
 #if CACHEGEN_WITH_KVTC && CACHEGEN_HAVE_TORCH

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "cachegen/core/cpu_level.h"
 #include "cachegen/core/error.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -203,9 +204,12 @@ bool synthesis_kernel_supported(SynthesisKernel kernel) {
 void kvtc_synthesize(const int8_t* n, int64_t n_stride, int64_t rows, int64_t k, const float* basis,
                      int64_t d, const float* offset, float* out, SynthesisKernel kernel) {
   if (kernel == SynthesisKernel::kAuto) {
-    kernel = synthesis_kernel_supported(SynthesisKernel::kAvx512) ? SynthesisKernel::kAvx512
-             : synthesis_kernel_supported(SynthesisKernel::kAvx2) ? SynthesisKernel::kAvx2
-                                                                  : SynthesisKernel::kScalar;
+    kernel =
+        synthesis_kernel_supported(SynthesisKernel::kAvx512) && cpu_level_allowed(CpuLevel::kAvx512)
+            ? SynthesisKernel::kAvx512
+        : synthesis_kernel_supported(SynthesisKernel::kAvx2) && cpu_level_allowed(CpuLevel::kAvx2)
+            ? SynthesisKernel::kAvx2
+            : SynthesisKernel::kScalar;
   }
   if (!synthesis_kernel_supported(kernel))
     fail("kvtc_synthesize: this CPU lacks the instructions of the requested kernel");

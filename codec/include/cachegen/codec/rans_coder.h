@@ -23,12 +23,15 @@ namespace cachegen {
 
 constexpr uint32_t kRansLow = 1u << 23;
 
-// Which kernel runs (encoder and decoder): kAuto picks the fastest this CPU supports. All give
-// identical bytes and symbols; kScalar is the plain reference the vector kernels are tested
-// against. kAvx512 needs AVX-512 F, BW, DQ, VL, VBMI, VBMI2 and VPOPCNTDQ (Ice Lake, Zen 4 and
-// later).
-enum class RansKernel { kAuto, kScalar, kAvx512 };
+// Which kernel runs: kAuto picks the fastest this CPU supports within CACHEGEN_CPU_LEVEL
+// (cpu_level.h). All give identical bytes and symbols; kScalar is the plain reference the vector
+// kernels are tested against. kAvx512 (encoder and decoder) needs AVX-512 F, BW, DQ, VL, VBMI,
+// VBMI2 and VPOPCNTDQ (Ice Lake, Zen 4 and later); kAvx2 (decoder only: the encoder runs the
+// scalar loop) needs AVX2.
+enum class RansKernel { kAuto, kScalar, kAvx2, kAvx512 };
 bool rans_kernel_supported(RansKernel kernel);
+// What kAuto resolves to for the decoder on this CPU and cap.
+RansKernel rans_auto_kernel();
 
 // Appends the stream for symbols[r * stride + k] (r < rows, k < columns) to `out`.
 // tables[k] codes column k and must give every symbol it codes a non-zero frequency (tables
@@ -52,9 +55,9 @@ void rans_decode_batch(const RansStream* streams, int count, int64_t rows, int64
                        int64_t stride, int lanes, RansKernel kernel = RansKernel::kAuto);
 
 struct RansCursor;
-struct RansAvx512Tables;
-struct RansAvx512TablesDeleter {
-  void operator()(RansAvx512Tables* tables) const;
+struct RansVectorTables;
+struct RansVectorTablesDeleter {
+  void operator()(RansVectorTables* tables) const;
 };
 
 // rans_decode_batch a block of rows at a time, for a caller that uses each block's symbols while
@@ -83,7 +86,8 @@ class RansBatchDecoder {
   int lanes_;
   std::vector<uint32_t> states_;
   std::vector<RansCursor> cursors_;
-  std::unique_ptr<RansAvx512Tables, RansAvx512TablesDeleter> vector_tables_;  // null: scalar
+  RansKernel kernel_;  // kScalar, kAvx2 or kAvx512
+  std::unique_ptr<RansVectorTables, RansVectorTablesDeleter> vector_tables_;  // null: scalar
 };
 
 // Decodes a stream of exactly `size` bytes into symbols[r * stride + k]. Throws Error (naming
