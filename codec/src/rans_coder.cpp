@@ -141,6 +141,12 @@ RansBatchDecoder::RansBatchDecoder(const RansStream* streams, int count, int64_t
     }
     uint32_t* state = states_.data() + b * lanes;
     std::memcpy(state, s.data, 4 * size_t(lanes));
+    for (int i = 0; i < lanes; ++i) {  // an encoder ends every lane in [L, 256 L)
+      if (state[i] < kRansLow || state[i] >= (kRansLow << 8)) {
+        fail("rANS stream at byte offset ", s.file_offset, ": lane ", i, " starts in state ",
+             state[i], ", outside [2^23, 2^31) (corrupted)");
+      }
+    }
     cursors_.push_back({s.data + 4 * lanes, s.data + s.size, s.file_offset, s.tables, state});
   }
   kernel_ = kernel == RansKernel::kAuto ? rans_auto_kernel() : kernel;

@@ -150,7 +150,8 @@ CACHEGEN_AVX2 void decode_streams(RansCursor* streams, const FlatTables* tables,
         }
         // Refill, 4 lanes at a time from the table of shuffles.
         for (int b = 0; b < N; ++b) {
-          const __m256i one = _mm256_cmpgt_epi32(low_limit, x[b][v]);  // x < 2^31: signed is fine
+          // Signed compares: states stay below 2^31 (RansBatchDecoder checks where they start).
+          const __m256i one = _mm256_cmpgt_epi32(low_limit, x[b][v]);
           const __m256i two = _mm256_cmpgt_epi32(high_limit, x[b][v]);
           const unsigned one_mask =
               static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(one)));

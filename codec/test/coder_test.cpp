@@ -438,6 +438,21 @@ TEST(Coders, CorruptedRansStreamIsAnErrorNotACrash) {
     }
   }
   EXPECT_GT(errors, 0);
+  // A lane state no encoder ends in (>= 2^31) is refused up front, under every kernel.
+  std::vector<uint8_t> bad_state = stream;
+  bad_state[7] = 0x80;  // lane 1's top byte
+  for (RansKernel kernel : {RansKernel::kScalar, RansKernel::kAvx2, RansKernel::kAvx512}) {
+    if (!rans_kernel_supported(kernel))
+      continue;
+    try {
+      rans_decode(bad_state.data(), bad_state.size(), 0, b.rows, b.columns, b.columns, 32,
+                  ptrs.data(), out.data(), kernel);
+      ADD_FAILURE() << "a lane state of 2^31 or more was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("lane 1 starts in state"), std::string::npos)
+          << e.what();
+    }
+  }
   for (RansKernel kernel : {RansKernel::kScalar, RansKernel::kAuto}) {
     EXPECT_THROW(rans_decode(stream.data(), stream.size() - 1, 0, b.rows, b.columns, b.columns, 32,
                              ptrs.data(), out.data(), kernel),
