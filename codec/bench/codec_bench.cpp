@@ -5,6 +5,7 @@
 // (layer, kind) laid out channel-major so it sees the same token-wise locality.
 //
 //   build/bin/codec_bench --benchmark_min_time=1
+//   CACHEGEN_CPU_LEVEL=avx2 build/bin/codec_bench ...   (what a CPU without AVX-512 runs)
 #include <benchmark/benchmark.h>
 #include <zstd.h>
 
@@ -21,6 +22,7 @@
 #include "cachegen/codec/rans_coder.h"
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/byte_io.h"
+#include "cachegen/core/cpu_level.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/kv_io.h"
 #include "cachegen/core/parallel.h"
@@ -64,6 +66,18 @@ void set_counters(benchmark::State& state, size_t bytes) {
   state.counters["bits/el"] = 8.0 * static_cast<double>(bytes) / elements;
 }
 
+// " (CACHEGEN_CPU_LEVEL=avx2)" when a cap keeps kernels narrower than the CPU's (cpu_level.h).
+std::string cpu_level_label() {
+  switch (cpu_level_cap()) {
+    case CpuLevel::kScalar:
+      return " (CACHEGEN_CPU_LEVEL=scalar)";
+    case CpuLevel::kAvx2:
+      return " (CACHEGEN_CPU_LEVEL=avx2)";
+    default:
+      return "";
+  }
+}
+
 int threads_arg(benchmark::State& state) {
   return state.range(1) == 0 ? 1 : hardware_threads();
 }
@@ -73,7 +87,7 @@ std::unique_ptr<Codec> bench_codec(benchmark::State& state) {
   const CodecCase& c = kCases[state.range(0)];
   CodecContext context;
   context.threads = threads_arg(state);
-  state.SetLabel(std::string(c.codec) + " " + c.params +
+  state.SetLabel(std::string(c.codec) + " " + c.params + cpu_level_label() +
                  (state.range(1) ? " all-threads" : " 1-thread"));
   return make_codec(c.codec, Options::parse(c.params, "bench"), context);
 }
