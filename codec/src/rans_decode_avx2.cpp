@@ -117,17 +117,8 @@ CACHEGEN_AVX2 void decode_streams(RansCursor* streams, const FlatTables* tables,
             _mm256_store_si256(reinterpret_cast<__m256i*>(lane_index_of), index[b]);
             _mm256_store_si256(reinterpret_cast<__m256i*>(lane_packed), packed[b]);
             _mm256_store_si256(reinterpret_cast<__m256i*>(lane_slot), slot[b]);
-            const uint32_t* range = tables[b].range.data();
-            for (unsigned lanes_left = static_cast<unsigned>(behind); lanes_left != 0;
-                 lanes_left &= lanes_left - 1) {
-              const int i = __builtin_ctz(lanes_left);
-              uint32_t at = lane_index_of[i];
-              do {
-                ++at;
-              } while ((range[at] & 0xffff) < lane_slot[i]);
-              lane_index_of[i] = at;
-              lane_packed[i] = range[at];
-            }
+            rans_walk_lanes(static_cast<unsigned>(behind), tables[b].range.data(), lane_slot,
+                            lane_index_of, lane_packed);
             index[b] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lane_index_of));
             packed[b] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lane_packed));
           }

@@ -101,16 +101,8 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
             _mm512_store_si512(lane_index_of, index[b]);
             _mm512_store_si512(lane_packed, packed[b]);
             _mm512_store_si512(lane_slot, slot[b]);
-            const uint32_t* range = tables[b].range.data();
-            for (unsigned lanes_left = behind[b]; lanes_left != 0; lanes_left &= lanes_left - 1) {
-              const int i = __builtin_ctz(lanes_left);
-              uint32_t at = lane_index_of[i];
-              do {
-                ++at;
-              } while ((range[at] & 0xffff) < lane_slot[i]);
-              lane_index_of[i] = at;
-              lane_packed[i] = range[at];
-            }
+            rans_walk_lanes(static_cast<unsigned>(behind[b]), tables[b].range.data(), lane_slot,
+                            lane_index_of, lane_packed);
             index[b] = _mm512_load_si512(lane_index_of);
             packed[b] = _mm512_load_si512(lane_packed);
           }

@@ -54,6 +54,22 @@ using RansVectorTablesPtr = std::unique_ptr<RansVectorTables, RansVectorTablesDe
 RansVectorTablesPtr rans_vector_tables(const RansCursor* streams, int count, int64_t columns,
                                        int lanes, int lane_multiple);
 
+// The vector decoders' rare path: lanes (bits of `behind`) whose slot lies past the symbol their
+// bucket entry gave walk on through the column's ranges (range[index + 1], ...) to the symbol
+// whose range holds the slot; index[i] and packed[i] (range[index[i]]) are updated.
+inline void rans_walk_lanes(unsigned behind, const uint32_t* range, const uint32_t* slot,
+                            uint32_t* index, uint32_t* packed) {
+  for (; behind != 0; behind &= behind - 1) {
+    const int i = __builtin_ctz(behind);
+    uint32_t at = index[i];
+    do {
+      ++at;
+    } while ((range[at] & 0xffff) < slot[i]);
+    index[i] = at;
+    packed[i] = range[at];
+  }
+}
+
 // Decode `rows` rows of each stream b into out[b] + r * stride (r < rows), advancing the
 // cursors; `first_row` numbers them in errors. Throw Error if a stream runs out of bytes.
 // AVX-512 (F, BW, VL, VBMI, VPOPCNTDQ): 16 lanes a vector step, lanes a multiple of 16.

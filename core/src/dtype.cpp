@@ -190,14 +190,22 @@ bool half_kernel_supported(HalfKernel kernel) {
 #endif
 }
 
-void floats_to_halves(const float* src, uint16_t* dst, int64_t count, HalfKernel kernel) {
+namespace {
+// kAuto to the kernel that runs (F16C where the CPU has it and CACHEGEN_CPU_LEVEL allows AVX2);
+// a named kernel the CPU lacks is an error naming the caller.
+HalfKernel resolve_half_kernel(HalfKernel kernel, const char* caller) {
   if (kernel == HalfKernel::kAuto)
-    kernel = half_kernel_supported(HalfKernel::kF16c) && cpu_level_allowed(CpuLevel::kAvx2)
-                 ? HalfKernel::kF16c
-                 : HalfKernel::kScalar;
-  if (kernel == HalfKernel::kF16c) {
-    if (!half_kernel_supported(kernel))
-      fail("floats_to_halves: this CPU has no F16C instructions");
+    return half_kernel_supported(HalfKernel::kF16c) && cpu_level_allowed(CpuLevel::kAvx2)
+               ? HalfKernel::kF16c
+               : HalfKernel::kScalar;
+  if (!half_kernel_supported(kernel))
+    fail(caller, ": this CPU has no F16C instructions");
+  return kernel;
+}
+}  // namespace
+
+void floats_to_halves(const float* src, uint16_t* dst, int64_t count, HalfKernel kernel) {
+  if (resolve_half_kernel(kernel, "floats_to_halves") == HalfKernel::kF16c) {
 #ifdef CACHEGEN_HAVE_F16C_PATH
     floats_to_halves_f16c(src, dst, count);
     return;
@@ -208,13 +216,7 @@ void floats_to_halves(const float* src, uint16_t* dst, int64_t count, HalfKernel
 }
 
 void halves_to_floats(const uint16_t* src, float* dst, int64_t count, HalfKernel kernel) {
-  if (kernel == HalfKernel::kAuto)
-    kernel = half_kernel_supported(HalfKernel::kF16c) && cpu_level_allowed(CpuLevel::kAvx2)
-                 ? HalfKernel::kF16c
-                 : HalfKernel::kScalar;
-  if (kernel == HalfKernel::kF16c) {
-    if (!half_kernel_supported(kernel))
-      fail("halves_to_floats: this CPU has no F16C instructions");
+  if (resolve_half_kernel(kernel, "halves_to_floats") == HalfKernel::kF16c) {
 #ifdef CACHEGEN_HAVE_F16C_PATH
     halves_to_floats_f16c(src, dst, count);
     return;
