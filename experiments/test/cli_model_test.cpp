@@ -90,8 +90,8 @@ TEST(CliModel, RetrievalEvalScoresLongEvalPromptsByTheLastNumber) {
         answer_at == std::string::npos || answer_at < reply_at || line.back() != '\'')
       continue;
     ++shown;
-    const std::string reply = line.substr(reply_at + reply_mark.size(),
-                                          answer_at - reply_at - reply_mark.size());
+    const std::string reply =
+        line.substr(reply_at + reply_mark.size(), answer_at - reply_at - reply_mark.size());
     const size_t answer_begin = answer_at + answer_mark.size();
     const std::string answer = line.substr(answer_begin, line.size() - 1 - answer_begin);
     std::string last, run_of_digits;  // the reply's last run of digits
