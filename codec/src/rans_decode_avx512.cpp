@@ -9,11 +9,6 @@
 //   refill: lane i needs n_i = (x < L) + (x < L / 256) bytes; its bytes start at the exclusive
 //   prefix sum of n over lanes below it (a popcount of the two lane masks), and one byte permute
 //   (VBMI) lifts each lane's bytes out of the next 64 bytes of the stream.
-#include <algorithm>
-#include <climits>
-#include <cstring>
-#include <vector>
-
 #include "cachegen/core/error.h"
 #include "rans_kernels.h"
 #include "x86_intrinsics.h"
