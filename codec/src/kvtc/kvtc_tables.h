@@ -1,7 +1,7 @@
 // The kvtc codec's probability tables: a fixed family, so that chunks carry one byte per
 // component instead of a histogram. A quantized coefficient n in [-127, 127] is coded as symbol
 // n + 15 when |n| <= 15, else as the escape symbol 31 followed by n itself as a raw byte (in a
-// separate section): 32 symbols keep the vector rANS kernel usable (rans_decode_avx512.cpp).
+// separate section): 32 symbols keep the vector rANS kernels usable (rans_kernels.h).
 // Table index f * 64 + u:
 //   f = 0: two-sided geometric (discrete Laplace), p(n) ~ r^|n|,
 //   f = 1: discrete Gaussian,                      p(n) ~ r^(n^2),
