@@ -193,21 +193,10 @@ CACHEGEN_AVX2 void decode_streams(RansCursor* streams, const FlatTables* tables,
 void rans_decode_avx2(RansCursor* streams, int count, const RansVectorTables& tables,
                       int64_t first_row, int64_t rows, int64_t columns, uint8_t* const* out,
                       int64_t stride, int lanes) {
-  switch (count) {
-#define CACHEGEN_DECODE_CASE(n)                                                              \
-  case n:                                                                                    \
-    return decode_streams<n>(streams, tables.streams, first_row, rows, columns, out, stride, \
-                             lanes, tables.precision);
-    CACHEGEN_DECODE_CASE(1)
-    CACHEGEN_DECODE_CASE(2)
-    CACHEGEN_DECODE_CASE(3)
-    CACHEGEN_DECODE_CASE(4)
-    CACHEGEN_DECODE_CASE(5)
-    CACHEGEN_DECODE_CASE(6)
-    CACHEGEN_DECODE_CASE(7)
-    CACHEGEN_DECODE_CASE(8)
-#undef CACHEGEN_DECODE_CASE
-  }
+  rans_for_batch_size(count, [&](auto n) {
+    decode_streams<decltype(n)::value>(streams, tables.streams, first_row, rows, columns, out,
+                                       stride, lanes, tables.precision);
+  });
 }
 
 #else  // not x86-64: the dispatcher never calls it

@@ -158,32 +158,15 @@ CACHEGEN_AVX512 void decode_streams(RansCursor* streams, const FlatTables* table
   }
 }
 
-void decode(RansCursor* streams, int count, const FlatTables* tables, int64_t first_row,
-            int64_t rows, int64_t columns, uint8_t* const* out, int64_t stride, int lanes,
-            int precision) {
-  switch (count) {
-#define CACHEGEN_DECODE_CASE(n)                                                             \
-  case n:                                                                                   \
-    return decode_streams<n>(streams, tables, first_row, rows, columns, out, stride, lanes, \
-                             precision);
-    CACHEGEN_DECODE_CASE(1)
-    CACHEGEN_DECODE_CASE(2)
-    CACHEGEN_DECODE_CASE(3)
-    CACHEGEN_DECODE_CASE(4)
-    CACHEGEN_DECODE_CASE(5)
-    CACHEGEN_DECODE_CASE(6)
-    CACHEGEN_DECODE_CASE(7)
-    CACHEGEN_DECODE_CASE(8)
-#undef CACHEGEN_DECODE_CASE
-  }
-}
 }  // namespace
 
 void rans_decode_avx512(RansCursor* streams, int count, const RansVectorTables& tables,
                         int64_t first_row, int64_t rows, int64_t columns, uint8_t* const* out,
                         int64_t stride, int lanes) {
-  decode(streams, count, tables.streams, first_row, rows, columns, out, stride, lanes,
-         tables.precision);
+  rans_for_batch_size(count, [&](auto n) {
+    decode_streams<decltype(n)::value>(streams, tables.streams, first_row, rows, columns, out,
+                                       stride, lanes, tables.precision);
+  });
 }
 
 #else  // not x86-64: the dispatcher never calls it

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "cachegen/codec/freq_table.h"
@@ -67,6 +68,32 @@ inline void rans_walk_lanes(unsigned behind, const uint32_t* range, const uint32
     } while ((range[at] & 0xffff) < slot[i]);
     index[i] = at;
     packed[i] = range[at];
+  }
+}
+
+// Calls kernel(std::integral_constant<int, count>{}) for a batch of 1-8 streams: the vector
+// decoders are compiled once per batch size, so that the streams' steps interleave unrolled.
+template <typename Kernel>
+void rans_for_batch_size(int count, Kernel&& kernel) {
+  switch (count) {
+    case 1:
+      return kernel(std::integral_constant<int, 1>{});
+    case 2:
+      return kernel(std::integral_constant<int, 2>{});
+    case 3:
+      return kernel(std::integral_constant<int, 3>{});
+    case 4:
+      return kernel(std::integral_constant<int, 4>{});
+    case 5:
+      return kernel(std::integral_constant<int, 5>{});
+    case 6:
+      return kernel(std::integral_constant<int, 6>{});
+    case 7:
+      return kernel(std::integral_constant<int, 7>{});
+    case 8:
+      return kernel(std::integral_constant<int, 8>{});
+    default:
+      break;
   }
 }
 

@@ -15,8 +15,8 @@ void lookup_u16(const uint8_t* symbols, int64_t count, const uint16_t* table, in
 void lookup_u32(const uint8_t* symbols, int64_t count, const uint32_t* table, int alphabet,
                 uint32_t* out);
 // out[s] = float_to_half(dequantize_symmetric(s, max_level, scale)) for s < count (quantize.h's
-// levels as f16): computed 8 at a time in registers with AVX2 and F16C (same bits, NaN made
-// float_to_half's), so that the lookup's table comes from whole 16-byte stores.
+// levels as f16): computed 8 at a time with AVX2, converted by floats_to_halves (same bits), so
+// that the lookup's table comes from whole 16-byte stores.
 void level_table_f16(int max_level, float scale, int count, uint16_t* out);
 void level_table_f16_reference(int max_level, float scale, int count, uint16_t* out);
 
