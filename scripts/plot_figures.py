@@ -65,26 +65,57 @@ def table(path, header, lines):
             f.write("| " + " | ".join(str(x) for x in line) + " |\n")
 
 
+def nominal(row):
+    """A row at the hardware profile's own numbers (not a sensitivity setting)."""
+    return (float(row.get("prefill_efficiency") or 0) == 0
+            and float(row.get("decode_time_scale") or 1) == 1)
+
+
 def ttft_vs_bandwidth(rows, out):
+    """TTFT per method and bandwidth at the profile's numbers; where the run swept
+    prefill_efficiency and decode_time_scale, the band spans every such setting (the profile's
+    assumptions: prefill at 35-70% of peak, decode times 0.5-1.5x)."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    series = defaultdict(list)
+    series, bands = defaultdict(list), defaultdict(list)
     for (controller, bw), rs in group(rows, "controller", "net.bandwidth_gbps").items():
-        series[label(rs[0])].append((float(bw), mean(r["ttft_s"] for r in rs)))
+        mid = [r for r in rs if nominal(r)]
+        ttfts = [float(r["ttft_s"]) for r in rs]
+        series[label(mid[0])].append((float(bw), mean(r["ttft_s"] for r in mid)))
+        bands[label(mid[0])].append((float(bw), min(ttfts), max(ttfts)))
+    swept = any(not nominal(r) for r in rows)
     bandwidths = sorted({float(r["net.bandwidth_gbps"]) for r in rows})
+    contexts = len({r["seed"] for r in rows})
     for name, points in series.items():
         points.sort()
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+        line, = ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+        if swept:
+            band = sorted(bands[name])
+            ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band],
+                            color=line.get_color(), alpha=0.15, lw=0)
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("bandwidth (Gbps)")
     ax.set_ylabel("TTFT (s)")
+    title = f"{contexts} context(s) per point (synthetic KV: one TTFT, no sampling interval)"
+    if swept:
+        title += "\nband: prefill at 35-70% of peak, decode times 0.5-1.5x"
+    ax.set_title(title, fontsize=8)
     ax.legend()
     ax.grid(alpha=0.3)
     save(fig, out)
     lines = []
     for name, points in series.items():
         by_bw = dict(points)
-        lines.append([name] + [f"{by_bw.get(b, float('nan')):.3f}" for b in bandwidths])
+        band = {b[0]: b[1:] for b in bands[name]}
+        lines.append([name] + [f"{by_bw.get(b, float('nan')):.3f}" +
+                               (f" [{band[b][0]:.3f}, {band[b][1]:.3f}]" if swept else "")
+                               for b in bandwidths])
     table(out + ".md", ["method"] + [f"{b:g} Gbps" for b in bandwidths], lines)
+    if swept:
+        with open(out + ".md", "a") as f:
+            f.write("\nTTFT (s) at the hardware profile's numbers, [lowest, highest] over prefill "
+                    "efficiency 35-70% of peak and decode times 0.5-1.5x. "
+                    f"{contexts} context(s) per point.\n")
 
 
 def wilson(successes, n, z=1.96):
@@ -188,7 +219,7 @@ def ns3_ttft_agreement(rows, out):
     """ttft-vs-bandwidth's points on ns-3 beside the fluid model's (the ttft-vs-bandwidth run in
     the same runs directory): TTFT on each and their ratio, per controller and bandwidth."""
     fluid = {(label(r), float(r["net.bandwidth_gbps"])): float(r["ttft_s"])
-             for r in load(RUNS_DIR, "ttft-vs-bandwidth")}
+             for r in load(RUNS_DIR, "ttft-vs-bandwidth") if nominal(r)}
     fig, ax = plt.subplots(figsize=(7, 4))
     series, lines = defaultdict(list), []
     for r in rows:
@@ -244,6 +275,42 @@ def ns3_slo_agreement(rows, out):
                         "violations, ns-3", "median TTFT ns-3 / fluid", "range"], lines)
 
 
+def paper_kv_sizes(rows, out):
+    """Bits per element and KV relative error per encoding at paper scale, from the synthetic
+    generator and from real KV tiled to the same shape: mean over the contexts and a 95%
+    bootstrap interval (scripts/plot_real_model.py's)."""
+    from plot_real_model import bootstrap, by_request, fmt, mean_of  # (imports this module)
+    sources = list(OrderedDict.fromkeys(r["model"] for r in rows))
+    names = {s: ("generator" if s == "synthetic" else "real KV, tiled") for s in sources}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    encodings = list(OrderedDict.fromkeys(r["encoding_used"] for r in rows))
+    width = 0.8 / len(sources)
+    lines, contexts = [], set()
+    for i, source in enumerate(sources):
+        bits = []
+        for encoding in encodings:
+            rs = [r for r in rows if r["model"] == source and r["encoding_used"] == encoding]
+            contexts.add(len(rs))
+            b = by_request(rs, "bits_per_element")
+            e = by_request(rs, "kv_relative_error")
+            bits.append(bootstrap(b, mean_of(b)))
+            lines.append((names[source], encoding, rs[0]["codec_used"], fmt(bits[-1], 4),
+                          fmt(bootstrap(e, mean_of(e)), 3), len(rs)))
+        ax.bar([x + i * width for x in range(len(encodings))], [b[0] for b in bits], width,
+               yerr=[[b[0] - b[1] for b in bits], [b[2] - b[0] for b in bits]],
+               label=names[source])
+    ax.set_xticks([x + width * (len(sources) - 1) / 2 for x in range(len(encodings))])
+    ax.set_xticklabels(encodings)
+    ax.set_ylabel("bits per KV element")
+    ax.set_title(f"Mistral-7B shape, 9.4K tokens; {'/'.join(map(str, sorted(contexts)))} "
+                 "contexts per bar, 95% bootstrap intervals", fontsize=8)
+    ax.legend()
+    ax.grid(alpha=0.3, axis="y")
+    save(fig, out)
+    table(out + ".md", ["KV source", "encoding", "codec", "bits/element", "KV relative error",
+                        "contexts"], lines)
+
+
 def codec_ablation(rows, out):
     fig, ax = plt.subplots(figsize=(7, 4))
     names, bits, lines = [], [], []
@@ -293,6 +360,7 @@ FIGURES = OrderedDict([
     ("ttft-vs-bandwidth-ns3", ns3_ttft_agreement),
     ("slo-violation-ns3", ns3_slo_agreement),
     ("adaptive-controller", adaptive_controller),
+    ("paper-kv-sizes", paper_kv_sizes),
     ("codec-ablation", codec_ablation),
     ("decode-vs-transfer", decode_vs_transfer),
 ])

@@ -19,6 +19,17 @@ LayerBins level_bins(int level, int layers) {
   }
   static const int kKeyBins[3][3] = {{16, 16, 12}, {32, 16, 16}, {32, 32, 32}};
   static const int kValueBins[3][2] = {{16, 12}, {32, 16}, {32, 32}};
+  if (layers == 80 && level == 2) {
+    // The reference's table for its 80-layer family (LMCache cachegen_basics.py `family_70b`,
+    // LongAlpaca-70B), which its 70B runs use: keys 32 over [0, 40), 16 after; values 32 over
+    // [0, 20), 16 after.
+    LayerBins bins;
+    for (int l = 0; l < layers; ++l) {
+      bins.key.push_back(l < 40 ? 32 : 16);
+      bins.value.push_back(l < 20 ? 32 : 16);
+    }
+    return bins;
+  }
   const int* key = kKeyBins[level - 1];
   const int* value = kValueBins[level - 1];
   int k1 = scaled_boundary(layers, 10), k2 = scaled_boundary(layers, 20);

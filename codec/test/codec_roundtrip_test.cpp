@@ -146,6 +146,35 @@ TEST(LevelTable, MatchesTheReferenceTablesFor32Layers) {
   EXPECT_EQ(level3.value, runs({{32, 32}}));
 }
 
+// The reference's 80-layer table (lineage 3, `family_70b`, LongAlpaca-70B), written out from
+// ../shared/reference/cachegen.md §1.3, at level 2; levels 1 and 3 follow the depth rule, and
+// every layer keeps level 1 <= level 2 <= level 3.
+TEST(LevelTable, UsesTheReferenceTableFor80LayersAtLevel2) {
+  auto runs = [](std::initializer_list<std::pair<int, int>> parts) {
+    std::vector<int> out;
+    for (auto [bins, count] : parts)
+      out.insert(out.end(), static_cast<size_t>(count), bins);
+    return out;
+  };
+  const LayerBins level1 = level_bins(1, 80), level2 = level_bins(2, 80),
+                  level3 = level_bins(3, 80);
+  EXPECT_EQ(level2.key, runs({{32, 20}, {32, 20}, {16, 40}}));
+  EXPECT_EQ(level2.value, runs({{32, 20}, {16, 60}}));
+  EXPECT_EQ(level1.key, runs({{16, 25}, {16, 25}, {12, 30}}));  // round(10*80/32) = 25
+  EXPECT_EQ(level1.value, runs({{16, 5}, {12, 75}}));
+  EXPECT_EQ(level3.key, runs({{32, 80}}));
+  for (int l = 0; l < 80; ++l) {
+    EXPECT_LE(level1.key[l], level2.key[l]);
+    EXPECT_LE(level2.key[l], level3.key[l]);
+    EXPECT_LE(level1.value[l], level2.value[l]);
+    EXPECT_LE(level2.value[l], level3.value[l]);
+  }
+  // Other depths: the rule (40 layers: keys change at 13 and 25, values at 3).
+  const LayerBins forty = level_bins(2, 40);
+  EXPECT_EQ(forty.key, runs({{32, 13}, {16, 12}, {16, 15}}));
+  EXPECT_EQ(forty.value, runs({{32, 3}, {16, 37}}));
+}
+
 TEST(Codecs, IdentityIsLossless) {
   for (DType dtype : {DType::kF16, DType::kBF16, DType::kF32}) {
     KVCache kv = small_kv(2, 33, 2, 8, dtype);

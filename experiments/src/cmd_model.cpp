@@ -65,12 +65,18 @@ std::set<std::string> with_model_flags(std::set<std::string> flags) {
 }  // namespace
 
 int run_kv(int argc, char** argv) {
-  CliArgs args("kv", argc, argv, with_model_flags({"text", "out"}), {});
-  args.expect_positionals(0, 0, "[--model NAME|DIR] --text FILE --out KV.safetensors");
+  CliArgs args("kv", argc, argv, with_model_flags({"text", "out", "max-tokens"}), {});
+  args.expect_positionals(0, 0,
+                          "[--model NAME|DIR] --text FILE [--max-tokens N] --out KV.safetensors");
   if (!args.has("text") || !args.has("out"))
     fail("cachegen kv: --text FILE and --out FILE are required");
+  const int64_t max_tokens = args.get_int("max-tokens", 0);  // 0: the whole text
+  if (max_tokens < 0)
+    fail("cachegen kv: --max-tokens must be >= 0 (0: the whole text)");
   LoadedModel m = load(args);
   std::vector<int32_t> ids = m.tokens(text_file(args.get("text", "")));
+  if (max_tokens > 0 && static_cast<int64_t>(ids.size()) > max_tokens)
+    ids.resize(static_cast<size_t>(max_tokens));
   Stopwatch timer;
   PrefillResult result = m.model->prefill(ids, nullptr, false);
   double seconds = timer.seconds();

@@ -12,6 +12,7 @@
 #include "cachegen/core/options.h"
 #include "cachegen/core/registry.h"
 #include "cachegen/core/sha256.h"
+#include "cachegen/experiments/hardware_profile_io.h"
 #if CACHEGEN_HAVE_TORCH
 #include "cachegen/models/named_checkpoints.h"
 #endif
@@ -53,11 +54,29 @@ void add_checkpoint(const std::string& label, const std::string& dir,
   }
 }
 
+// Files that a hardware profile reads besides itself (its GPU decode rates).
+void add_profile_inputs(const std::string& path, std::map<std::string, std::string>& files) {
+  const std::string ext = fs::path(path).extension().string();
+  if (ext != ".yaml" && ext != ".yml")
+    return;
+  try {
+    const YAML::Node rates = YAML::LoadFile(path)["gpu"]["decode_rates"];
+    if (!rates.IsScalar())
+      return;
+    const std::string rates_path = profile_relative_path(path, rates.Scalar());
+    if (is_file(rates_path))
+      files.emplace(rates_path, rates_path);
+  } catch (const YAML::Exception&) {
+    // not YAML, or not a map: not a hardware profile
+  }
+}
+
 // One config value: a path, or a plug-in spec "name[:key=value;...]" whose file options (given
 // or by default) name files, or a named checkpoint.
 void add_inputs_of(const std::string& value, std::map<std::string, std::string>& files) {
   if (is_file(value)) {
     files.emplace(value, value);
+    add_profile_inputs(value, files);
     return;
   }
   std::error_code error;

@@ -26,6 +26,11 @@ const OptionSchema& run_options() {
       choice_option("timing", "measured", {"measured", "profile"},
                     "measured: the real codec and model here, timed; profile: the hardware "
                     "profile's times (the real work still runs, for quality)"),
+      number_option("prefill_efficiency", 0, 0, 1,
+                    "timing profile: share of the GPU's peak a prefill reaches (0: the profile's "
+                    "utilisation); swept for the TTFT figures' sensitivity band"),
+      number_option("decode_time_scale", 1, 0.01, 100,
+                    "timing profile: every decode time multiplied by this (sensitivity band)"),
       text_option("dataset", "line_retrieval",
                   "a dataset NAME[:KEY=VALUE;...], e.g. text:path=FILE (`cachegen list`)"),
       integer_option("context_tokens", 1024, 16, 1 << 24,
@@ -155,7 +160,14 @@ RunPoint parse_point(const std::map<std::string, YAML::Node>& values, const RunC
     at_node(where("hardware"), [&] { load_hardware_profile(hardware); });
   if (p.timing() == ComputeTiming::kProfile && hardware.empty())
     fail(where("timing"), "timing 'profile' needs a hardware profile (key 'hardware')");
+  for (const char* key : {"prefill_efficiency", "decode_time_scale"}) {
+    if (run.count(key) && p.timing() != ComputeTiming::kProfile)
+      fail(where(key), "key '", key,
+           "' changes the hardware profile's times: it needs "
+           "timing: profile");
+  }
   if (model.synthetic()) {
+    at_node(where("model"), [&] { check_model_spec(model); });
     if (hardware.empty())
       fail(where("model"), "model 'synthetic' takes its KV shape from key 'hardware'; none given");
     if (p.timing() == ComputeTiming::kMeasured)
@@ -358,6 +370,65 @@ RunConfig load_run_config(const std::string& path) {
   out << YAML::EndMap;
   config.resolved_yaml = std::string(out.c_str()) + "\n";
   return config;
+}
+
+namespace {
+// The "# ..." lines of a resolved config (the shard), which YAML parsing drops.
+std::vector<std::string> comment_lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos)
+      end = text.size();
+    if (text.compare(start, 1, "#") == 0)
+      out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// Each top-level key and its value, dumped.
+std::map<std::string, std::string> top_level(const std::string& text) {
+  std::map<std::string, std::string> out;
+  const YAML::Node root = YAML::Load(text);
+  if (!root.IsMap())
+    return out;
+  for (auto it = root.begin(); it != root.end(); ++it)
+    out[it->first.as<std::string>()] = YAML::Dump(it->second);
+  return out;
+}
+}  // namespace
+
+bool same_resolved_config(const std::string& written, const std::string& resolved) {
+  if (written == resolved)
+    return true;
+  if (comment_lines(written) != comment_lines(resolved))
+    return false;
+  std::map<std::string, std::string> old_keys, new_keys;
+  try {
+    old_keys = top_level(written);
+    new_keys = top_level(resolved);
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+  if (old_keys.empty() || new_keys.empty())
+    return false;
+  for (const auto& [key, value] : old_keys) {
+    auto it = new_keys.find(key);
+    if (it == new_keys.end() || it->second != value)
+      return false;
+  }
+  for (const auto& [key, value] : new_keys) {
+    if (old_keys.count(key))
+      continue;
+    const auto& options = run_options();
+    auto spec = std::find_if(options.begin(), options.end(),
+                             [&](const OptionSpec& o) { return o.name == key; });
+    if (spec == options.end() || YAML::Dump(YAML::Load(spec->default_text)) != value)
+      return false;
+  }
+  return true;
 }
 
 }  // namespace cachegen

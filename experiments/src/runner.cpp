@@ -177,6 +177,33 @@ void write_text_atomically(const std::string& path, const std::string& text) {
   fs::rename(staging, path);
 }
 
+// A runs.csv written before some run keys existed: its rows get those columns at the keys'
+// defaults (same_resolved_config() has checked that this config leaves them there), and the file
+// is rewritten with this version's columns. Any other difference in columns fails.
+void add_new_key_columns(const std::string& path, Table& table,
+                         const std::vector<std::string>& columns) {
+  for (const std::string& column : table.columns) {
+    if (std::find(columns.begin(), columns.end(), column) == columns.end())
+      fail(path, ": its column '", column, "' is not one of this version's; use another --out");
+  }
+  std::string text = csv_header(columns);
+  for (const std::string& column : columns) {
+    if (std::find(table.columns.begin(), table.columns.end(), column) != table.columns.end())
+      continue;
+    const OptionSchema& keys = run_options();
+    auto key = std::find_if(keys.begin(), keys.end(),
+                            [&](const OptionSpec& spec) { return spec.name == column; });
+    if (key == keys.end())
+      fail(path, ": it lacks column '", column, "', which is not a run key; use another --out");
+    for (Row& row : table.rows)
+      row[column] = key->default_text;
+  }
+  for (const Row& row : table.rows)
+    text += csv_line(row, columns);
+  write_text_atomically(path, text);
+  table.columns = columns;
+}
+
 std::string format_duration(double seconds) {
   char buffer[32];
   const auto s = static_cast<int64_t>(seconds + 0.5);
@@ -216,9 +243,12 @@ RunStats run_sweep(const RunConfig& config, const RunOptions& options) {
     if (!options.resume)
       fail(csv, " exists: pass --resume to finish that run, or another --out");
     std::vector<uint8_t> old = read_file(yaml);
-    if (std::string(old.begin(), old.end()) != resolved)
+    if (!same_resolved_config(std::string(old.begin(), old.end()), resolved))
       fail(options.out_dir, " holds results of another config (", yaml, " differs)");
-    for (const Row& row : read_rows(csv, true, &columns).rows)
+    Table old_rows = read_rows(csv, true);
+    if (old_rows.columns != columns)
+      add_new_key_columns(csv, old_rows, columns);
+    for (const Row& row : old_rows.rows)
       done.insert(row_key(row));
   } else {
     write_text_atomically(yaml, resolved);

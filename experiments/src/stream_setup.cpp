@@ -4,7 +4,9 @@
 
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/error.h"
+#include "cachegen/core/kv_io.h"
 #include "cachegen/core/synthetic_kv.h"
+#include "cachegen/core/tiled_kv.h"
 
 namespace cachegen {
 
@@ -67,7 +69,19 @@ ModelSpec parse_model_spec(const std::string& text) {
   return spec;
 }
 
+const OptionSchema& synthetic_model_options() {
+  static const OptionSchema schema = {
+      file_option("kv",
+                  "a real model's KV (`cachegen kv`), tiled to the profile's shape; "
+                  "none: the synthetic generator")};
+  return schema;
+}
+
 void check_model_spec(const ModelSpec& spec) {
+  if (spec.synthetic()) {
+    Options::parse(spec.options, "model 'synthetic'").validate(synthetic_model_options());
+    return;
+  }
   language_model_registry().validated(spec.name, Options::parse(spec.options, "model"));
 }
 
@@ -87,6 +101,20 @@ StreamContext synthetic_context(const KVShape& shape, uint64_t seed, int64_t que
   spec.seed = seed;
   StreamContext context;
   context.kv = make_synthetic_kv(spec);
+  context.question_tokens = question_tokens;
+  return context;
+}
+
+StreamContext synthetic_context(const ModelSpec& spec, const KVShape& shape, uint64_t seed,
+                                int64_t question_tokens) {
+  Options options = Options::parse(spec.options, "model 'synthetic'");
+  options.validate(synthetic_model_options());
+  const std::string kv_path = options.text("kv");
+  if (kv_path.empty())
+    return synthetic_context(shape, seed, question_tokens);
+  const KVCache source = load_kv(kv_path);
+  StreamContext context;
+  context.kv = tile_kv(source, shape, static_cast<int64_t>(seed - 1) * 1536, DType::kF16);
   context.question_tokens = question_tokens;
   return context;
 }

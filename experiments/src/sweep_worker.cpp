@@ -101,10 +101,12 @@ SweepWorker::Prepared SweepWorker::prepare(const RunPoint& p, uint64_t seed,
   out.context = find(contexts_, context_key);
   if (!out.context) {
     out.context = std::make_shared<Context>();
-    if (parse_model_spec(r.text("model")).synthetic()) {
+    const ModelSpec model_spec = parse_model_spec(r.text("model"));
+    if (model_spec.synthetic()) {
       KVShape shape = profiled->kv_shape;
       shape.tokens = context_tokens;
-      out.context->stream = synthetic_context(shape, seed, r.integer("question_tokens"));
+      out.context->stream =
+          synthetic_context(model_spec, shape, seed, r.integer("question_tokens"));
     } else {
       Loaded& model = loaded(r.text("model"), threads);
       const DatasetRequest& request = out.context->request =
@@ -173,8 +175,12 @@ std::map<std::string, std::string> SweepWorker::run(const RunPoint& p, int64_t r
   ResidentCompute* resident = model_slot && p.timing() == ComputeTiming::kMeasured
                                   ? model_slot->resident.compute.get()
                                   : nullptr;
-  ChunkCompute compute(p.timing(), profiled ? &profiled->profile : nullptr, model, materialize,
-                       resident);
+  // The profile at this point's sensitivity settings (prefill efficiency, decode time scale).
+  HardwareProfile priced;
+  if (profiled)
+    priced = profiled->profile.with_sensitivity(r.number("prefill_efficiency"),
+                                                r.number("decode_time_scale"));
+  ChunkCompute compute(p.timing(), profiled ? &priced : nullptr, model, materialize, resident);
   StreamRequest stream_request;
   stream_request.question = prepared.context->stream.question;
   stream_request.question_tokens = prepared.context->stream.question_tokens;

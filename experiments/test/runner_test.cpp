@@ -17,6 +17,7 @@
 #include "cachegen/core/build_info.h"
 #include "cachegen/core/error.h"
 #include "cachegen/core/sha256.h"
+#include "cachegen/experiments/run_config.h"
 #include "run_cli.h"
 
 namespace cachegen {
@@ -87,7 +88,8 @@ TEST(Runner, WritesConfigRowsAndSummary) {
   // One column per setting (run keys and the config's net.* keys), then the results.
   EXPECT_EQ(
       csv.substr(0, csv.find('\n')),
-      "point,request,seed,model,hardware,timing,dataset,context_tokens,chunk_tokens,"
+      "point,request,seed,model,hardware,timing,prefill_efficiency,decode_time_scale,dataset,"
+      "context_tokens,chunk_tokens,"
       "question_tokens,eval_tokens,max_new_tokens,controller,encoding,codec,compression,network,"
       "slo_s,"
       "overlap,requests,net.bandwidth_gbps,net.rtt_ms,revision,kv_tokens,"
@@ -264,6 +266,66 @@ TEST(Runner, KilledRunResumesWithNoRowLostOrRepeated) {
   CliResult resumed = run_cli("run " + path + " --quiet --resume --out " + dir + "/killed");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(read(dir + "/killed/runs.csv"), whole);
+}
+
+// A run directory written before a run key existed resumes when the config leaves that key at
+// its default; any other difference refuses.
+TEST(Runner, ResumeAcceptsOnlyNewKeysAtTheirDefaults) {
+  std::string dir = dir_for("newkeys");
+  std::string path = write_config(dir, kSweep);
+  const std::string resolved = load_run_config(path).resolved_yaml + "# shard 0/1\n";
+  EXPECT_TRUE(same_resolved_config(resolved, resolved));
+  // As an earlier version wrote it: without the keys added since (prefill_efficiency and
+  // decode_time_scale, at their defaults here).
+  std::string earlier = resolved;
+  for (const std::string key : {"prefill_efficiency: 0\n", "decode_time_scale: 1\n"}) {
+    ASSERT_NE(earlier.find(key), std::string::npos) << key << " in\n" << resolved;
+    earlier.erase(earlier.find(key), key.size());
+  }
+  EXPECT_TRUE(same_resolved_config(earlier, resolved));
+  // The key at another value than its default, a changed value, a key gone, another shard.
+  std::string set = resolved;
+  set.replace(set.find("decode_time_scale: 1"), 20, "decode_time_scale: 2");
+  EXPECT_FALSE(same_resolved_config(earlier, set));
+  std::string changed = earlier;
+  changed.replace(changed.find("chunk_tokens: 128"), 17, "chunk_tokens: 256");
+  EXPECT_FALSE(same_resolved_config(changed, resolved));
+  EXPECT_FALSE(same_resolved_config(earlier + "retired_key: 3\n", resolved));
+  std::string shard = earlier;
+  shard.replace(shard.find("# shard 0/1"), 11, "# shard 1/2");
+  EXPECT_FALSE(same_resolved_config(shard, resolved));
+  EXPECT_FALSE(same_resolved_config("not: [yaml", resolved));
+  // End to end: a run written before the keys existed (config.yaml and runs.csv without them,
+  // half of its rows) resumes, and ends as a fresh run does.
+  const std::string out = dir + "/out";
+  ASSERT_EQ(run_cli("run " + path + " --quiet --out " + out).exit_code, 0);
+  const std::string whole = read(out + "/runs.csv");
+  std::istringstream lines(whole);
+  std::string line, old_csv;
+  for (int i = 0; std::getline(lines, line) && i <= 12; ++i) {  // the header and 12 rows
+    std::vector<std::string> cells;
+    std::istringstream fields(line);  // (no field of this sweep holds a comma)
+    for (std::string field; std::getline(fields, field, ',');)
+      cells.push_back(field);
+    cells.erase(cells.begin() + 6, cells.begin() + 8);  // prefill_efficiency, decode_time_scale
+    for (size_t c = 0; c < cells.size(); ++c)
+      old_csv += (c ? "," : "") + cells[c];
+    old_csv += "\n";
+  }
+  ASSERT_EQ(old_csv.find("prefill_efficiency"), std::string::npos) << old_csv;
+  std::ofstream(out + "/config.yaml", std::ios::trunc) << earlier;
+  std::ofstream(out + "/runs.csv", std::ios::trunc) << old_csv;
+  CliResult resumed = run_cli("run " + path + " --quiet --resume --out " + out);
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(read(out + "/runs.csv"), whole);
+  // A column that is not a run key cannot be filled in.
+  std::string no_ttft = whole;
+  no_ttft.replace(no_ttft.find(",ttft_s,"), 8, ",ttft_x,");
+  std::ofstream(out + "/runs.csv", std::ios::trunc) << no_ttft;
+  CliResult refused = run_cli("run " + path + " --quiet --resume --out " + out);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("column 'ttft_x' is not one of this version's"), std::string::npos)
+      << refused.output;
 }
 
 // The same config and seed give byte-identical results on 1 and 2 threads, and across runs.

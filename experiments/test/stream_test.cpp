@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cachegen/core/error.h"
+#include "cachegen/core/kv_io.h"
+#include "cachegen/core/tiled_kv.h"
 #include "cachegen/experiments/hardware_profile_io.h"
 #include "cachegen/experiments/stream_setup.h"
 #include "run_cli.h"
@@ -112,6 +114,46 @@ TEST(EncodingSpec, ParsesAndRejects) {
   EXPECT_NE(error_of([] {
               make_store_encodings({parse_encoding_spec("x=quant:bits=12")}, 1);
             }).find("encoding 'x'"),
+            std::string::npos);
+}
+
+// "synthetic:kv=FILE": a real model's KV from a file, tiled to the profile's shape.
+TEST(SyntheticModel, TilesAKvFileToTheProfileShape) {
+  KVCache source({3, 40, 1, 8}, DType::kF32);
+  std::vector<float> row(8);
+  for (int64_t l = 0; l < 3; ++l)
+    for (int kind = 0; kind < 2; ++kind)
+      for (int64_t t = 0; t < 40; ++t) {
+        for (int c = 0; c < 8; ++c)
+          row[static_cast<size_t>(c)] = static_cast<float>(l * 100 + kind * 50 + t + c) / 64;
+        source.store_row(l, kind, t, row.data());
+      }
+  const std::string path = write_file("source.safetensors", "");
+  save_kv(path, source);
+  const ModelSpec spec = parse_model_spec("synthetic:kv=" + path);
+  EXPECT_TRUE(spec.synthetic());
+  check_model_spec(spec);
+  const KVShape shape{4, 64, 2, 8};
+  for (uint64_t seed : {1, 2}) {
+    const StreamContext context = synthetic_context(spec, shape, seed, 32);
+    const KVCache expected =
+        tile_kv(source, shape, static_cast<int64_t>(seed - 1) * 1536, DType::kF16);
+    ASSERT_EQ(context.kv.shape(), shape);
+    EXPECT_EQ(context.kv.dtype(), DType::kF16);
+    EXPECT_EQ(std::vector<uint8_t>(context.kv.data(), context.kv.data() + context.kv.byte_size()),
+              std::vector<uint8_t>(expected.data(), expected.data() + expected.byte_size()));
+    EXPECT_EQ(context.question_tokens, 32);
+  }
+  // Plain "synthetic" is still the generator.
+  EXPECT_EQ(synthetic_context(parse_model_spec("synthetic"), shape, 3, 8).kv.byte_size(),
+            synthetic_context(shape, 3, 8).kv.byte_size());
+  EXPECT_NE(error_of([&] {
+              check_model_spec(parse_model_spec("synthetic:kvv=" + path));
+            }).find("did you mean 'kv'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              check_model_spec(parse_model_spec("synthetic:kv=/nonexistent.st"));
+            }).find("/nonexistent.st"),
             std::string::npos);
 }
 

@@ -32,7 +32,7 @@ const OptionSchema& network_options() {
       choice_option("congestion_control", "cubic", tcp_variant_names(), "TCP variant (ns3)"),
       bool_option("hystart", false, "CUBIC's HyStart slow-start exit (ns3)"),
       integer_option("seed", 1, 1, int64_t{1} << 31, "random streams (ns3)"),
-      bool_option("slow_start", false, "model TCP slow start (fluid)"),
+      bool_option("slow_start", true, "model TCP slow start (fluid; off: the link rate at once)"),
       integer_option("initial_cwnd", 10, 1, 1 << 20,
                      "initial window in segments (fluid; ns3 uses 10)")};
   return schema;

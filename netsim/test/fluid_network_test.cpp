@@ -9,11 +9,13 @@
 namespace cachegen {
 namespace {
 
+// The link rate from the first byte (slow start off): the by-hand formulas below.
 NetworkConfig config(BandwidthTrace trace, double rtt_ms, int mtu = 1500) {
   NetworkConfig c;
   c.trace = std::move(trace);
   c.rtt_s = rtt_ms / 1000;
   c.mtu = mtu;
+  c.slow_start = false;
   return c;
 }
 
@@ -52,6 +54,10 @@ TEST(FluidNetwork, SlowStartDoublesPerRoundThenFillsThePipe) {
   EXPECT_LT(ramped - plain, 0.08);
   // The window carries over: the next chunk pays no ramp-up.
   EXPECT_NEAR(slow.transfer(10'000'000, 5) - 5, fast.transfer(10'000'000, 5) - 5, 1e-9);
+  // Slow start is the default, in the config and in the options.
+  EXPECT_TRUE(NetworkConfig().slow_start);
+  auto by_default = make_network("fluid", Options::parse("bandwidth_gbps=1;rtt_ms=10", "test"));
+  EXPECT_NEAR(by_default->transfer(50'000'000, 1), FluidNetwork(c).transfer(50'000'000, 1), 1e-12);
 }
 
 // trace_clock=chunk: transfer i runs wholly at the rate in force at "time" i, whenever it
@@ -75,8 +81,8 @@ TEST(FluidNetwork, ChunkClockGivesEachTransferOneRate) {
   FluidNetwork timed(config(c.trace, 10));
   EXPECT_NEAR(timed.transfer(10'000'000, 5), 5.010 + wire_bits / 0.5e9, 1e-12);
   // The option spells it; ns-3 (when built) refuses it.
-  auto from_options =
-      make_network("fluid", Options::parse("bandwidth_gbps=2;trace_clock=chunk", "test"));
+  auto from_options = make_network(
+      "fluid", Options::parse("bandwidth_gbps=2;trace_clock=chunk;slow_start=off", "test"));
   EXPECT_NEAR(from_options->transfer(10'000'000, 3), 3.010 + wire_bits / 2e9, 1e-12);
   EXPECT_THROW(make_network("fluid", Options::parse("trace_clock=packets", "test")), Error);
   if (network_registry().contains("ns3")) {
@@ -90,7 +96,8 @@ TEST(FluidNetwork, ChunkClockGivesEachTransferOneRate) {
 }
 
 TEST(FluidNetwork, RegistryBuildsFromOptions) {
-  auto net = make_network("fluid", Options::parse("bandwidth_gbps=8;rtt_ms=0.5", "test"));
+  auto net =
+      make_network("fluid", Options::parse("bandwidth_gbps=8;rtt_ms=0.5;slow_start=off", "test"));
   EXPECT_NEAR(net->transfer(1'000'000, 0), 0.0005 + 1e-3 / (1448.0 / 1502), 1e-12);
   EXPECT_THROW(make_network("fluid", Options::parse("bandwidth=8", "test")), Error);
   EXPECT_THROW(make_network("smoke-signals", Options()), Error);

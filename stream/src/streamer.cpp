@@ -42,7 +42,8 @@ CostEstimates ChunkCompute::estimates(const ChunkStore& store, int64_t question_
     std::vector<double> decode;
     for (size_t encoding = 0; encoding < store.encodings().size(); ++encoding) {
       decode.push_back(timing_ == ComputeTiming::kProfile
-                           ? profile_->decode_seconds(fp16_bytes(store, c.range.count))
+                           ? profile_->decode_seconds(fp16_bytes(store, c.range.count),
+                                                      store.encodings()[encoding].codec.get())
                            : c.decode_s[encoding]);
     }
     costs.decode_s.push_back(std::move(decode));
@@ -76,7 +77,8 @@ double ChunkCompute::decode(const ChunkStore& store, int64_t chunk, int encoding
   if (timing_ == ComputeTiming::kMeasured)
     return wall;
   const StoredChunk& c = store.chunks()[static_cast<size_t>(chunk)];
-  return profile_->decode_seconds(fp16_bytes(store, c.range.count));
+  return profile_->decode_seconds(fp16_bytes(store, c.range.count),
+                                  store.encodings()[static_cast<size_t>(encoding)].codec.get());
 }
 
 double ChunkCompute::recompute(const ChunkStore& store, int64_t chunk, KVCache& context) {

@@ -42,10 +42,13 @@ HardwareProfile test_profile() {
   return p;
 }
 
+// A constant link at the full rate from the first byte (slow start off), so that the sums
+// below are transfer_s() exactly.
 NetworkConfig link(double rate_bps, double rtt_s) {
   NetworkConfig config;
   config.trace = BandwidthTrace::constant(rate_bps);
   config.rtt_s = rtt_s;
+  config.slow_start = false;
   return config;
 }
 

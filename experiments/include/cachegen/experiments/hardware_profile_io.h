@@ -20,4 +20,8 @@ struct ProfiledModel {
 // Fails naming the file, line and key of a missing, mistyped, out-of-range or unknown key.
 ProfiledModel load_hardware_profile(const std::string& path);
 
+// A path that a profile names (gpu.decode_rates): a relative one is taken from the profile
+// file's directory, so that a profile reads the same file from any working directory.
+std::string profile_relative_path(const std::string& profile_path, const std::string& path);
+
 }  // namespace cachegen

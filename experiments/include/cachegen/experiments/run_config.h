@@ -55,4 +55,11 @@ struct RunConfig {
 // Loads and validates a sweep config (files it names must exist; names must be registered).
 RunConfig load_run_config(const std::string& path);
 
+// Whether a run directory's config.yaml (`written`, by this or an earlier version) describes the
+// same run as `resolved` (this version's resolved_yaml, shard line included): equal, or equal
+// but for run keys that a later version added and that this config leaves at their defaults (a
+// key is added with the default that keeps what earlier versions did), so that --resume
+// survives new keys.
+bool same_resolved_config(const std::string& written, const std::string& resolved);
+
 }  // namespace cachegen

@@ -10,6 +10,7 @@
 
 #include "cachegen/core/kv_cache.h"
 #include "cachegen/core/language_model.h"
+#include "cachegen/core/options.h"
 #include "cachegen/stream/chunk_store.h"
 #include "cachegen/stream/streamer.h"
 
@@ -34,16 +35,20 @@ std::vector<StoreEncoding> make_store_encodings(const std::vector<EncodingSpec>&
                                                 int threads);
 
 // A model as configs and the command line name it: "synthetic" (no model: KV of a hardware
-// profile's shape), a language model "NAME[:KEY=VALUE;...]" (`cachegen list`: builtin,
-// llama:path=DIR, ...), or a checkpoint directory, short for llama:path=DIR.
+// profile's shape from the generator), "synthetic:kv=FILE" (no model: a real model's KV from
+// FILE, made by `cachegen kv`, tiled to the profile's shape: core/tiled_kv.h), a language model
+// "NAME[:KEY=VALUE;...]" (`cachegen list`: builtin, llama:path=DIR, ...), or a checkpoint
+// directory, short for llama:path=DIR.
 struct ModelSpec {
   std::string name;     // "synthetic" or a language model registry name
   std::string options;  // "key=value;..."
   bool synthetic() const { return name == "synthetic"; }
 };
 ModelSpec parse_model_spec(const std::string& text);
-// Checks a (non-synthetic) spec against the model's registry entry without loading it.
+// Checks a spec against the model's registry entry (or the synthetic options) without loading it.
 void check_model_spec(const ModelSpec& spec);
+// The options of "synthetic": kv=FILE.
+const OptionSchema& synthetic_model_options();
 // Loads the model; it must come with a tokenizer (datasets need one).
 std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, int threads);
 
@@ -59,5 +64,10 @@ struct StreamContext {
 // Synthetic KV (core/synthetic_kv.h) of `shape` (tokens included), f16; question of
 // `question_tokens` tokens for profile timing.
 StreamContext synthetic_context(const KVShape& shape, uint64_t seed, int64_t question_tokens);
+// The context of a synthetic spec: the generator's KV, or with kv=FILE the file's KV tiled to
+// `shape` in f16, starting at source token (seed - 1) x 1536 (each context another
+// rotation of the one real context: a sample of one text, not of many).
+StreamContext synthetic_context(const ModelSpec& spec, const KVShape& shape, uint64_t seed,
+                                int64_t question_tokens);
 
 }  // namespace cachegen

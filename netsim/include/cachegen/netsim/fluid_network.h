@@ -1,7 +1,7 @@
 // fluid: bytes move at the trace's rate (times the payload share of each packet) once a request
 // has crossed half an RTT, and arrive half an RTT after they leave. Exact and fast, for large
-// sweeps. With slow_start=on, the first rounds are window-limited: the window starts at
-// initial_cwnd segments and doubles every RTT until it fills the pipe; it carries over between
+// sweeps. With slow_start=on (the default), the first rounds are window-limited: the window starts
+// at initial_cwnd segments and doubles every RTT until it fills the pipe; it carries over between
 // chunks, like TCP's. With trace_clock=chunk, transfer i runs at the trace's rate at "time" i.
 #pragma once
 

@@ -26,7 +26,9 @@ struct NetworkConfig {
   std::string congestion_control = "cubic";
   bool hystart = false;
   uint64_t seed = 1;
-  bool slow_start = false;
+  // Fluid model: window-limited rounds first, as TCP's slow start (on by default since
+  // 2026-12-02: without it the fluid model finished 100-BDP transfers up to 8% sooner than ns-3).
+  bool slow_start = true;
   int initial_cwnd = 10;
 
   int mss() const { return mtu - 52; }  // IPv4 20 + TCP 20 + timestamp option 12
