@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 [ -f results/builtin-data/heldout.txt ] || scripts/make_corpus.sh
 [ -f results/real-text/documents.txt ] || scripts/make_documents.sh
 [ -f results/longeval/lines-2048.jsonl ] || scripts/make-longeval.sh
+[ -f results/real-text/smollm2-135m-kv-8k.safetensors ] || scripts/make-paper-kv.sh
 for i in 1 2 3 4 5 6 7 8; do
   build/bin/cachegen trace gen --kind uniform --low-gbps 0.1 --high-gbps 10 --interval-s 0.2 \
     --duration-s 30 --seed $i --out configs/paper/traces/uniform-$i.csv

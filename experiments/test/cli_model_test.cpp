@@ -42,6 +42,24 @@ TEST(CliModel, KvGenerateAndPerplexity) {
   KVCache cache = load_kv(dir + "/kv.safetensors");
   EXPECT_EQ(cache.shape().layers, 3);
   EXPECT_EQ(cache.shape().kv_heads, 2);
+  {  // --max-tokens keeps the first N tokens: the same KV as those tokens' rows of the whole.
+    Result cut = run("kv " + model + " --text " + dir + "/text.txt --max-tokens 5 --out " + dir +
+                     "/kv5.safetensors");
+    ASSERT_EQ(cut.exit_code, 0) << cut.output;
+    const KVCache first = load_kv(dir + "/kv5.safetensors");
+    ASSERT_EQ(first.shape().tokens, 5);
+    ASSERT_GT(cache.shape().tokens, 5);
+    const KVCache head = cache.slice_tokens(0, 5);
+    for (int64_t l = 0; l < 3; ++l)
+      for (int kind = 0; kind < 2; ++kind)
+        for (int64_t t = 0; t < 5; ++t)
+          for (int64_t c = 0; c < head.shape().channels(); ++c)
+            EXPECT_NEAR(first.at(l, kind, t, c), head.at(l, kind, t, c), 1e-5);
+    EXPECT_NE(run("kv " + model + " --text " + dir + "/text.txt --max-tokens -1 --out " + dir +
+                  "/kv_bad.safetensors")
+                  .output.find("--max-tokens must be >= 0"),
+              std::string::npos);
+  }
   Result gen = run("generate " + model + " --prompt-file " + dir + "/text.txt --max-new-tokens 5");
   ASSERT_EQ(gen.exit_code, 0) << gen.output;
   {  // The reply is the library's greedy continuation (itself checked against transformers).
