@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors container profile trace
 #                                            run_config hardware_profile tokenizer model_config
 #                                            train_recipe dataset kvtc_calibration
-#                                            longeval_cases
+#                                            longeval_cases gpu_decode_rates
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -15,11 +15,12 @@ shift || true
 declare -A module=([safetensors]=core [container]=codec [profile]=codec [trace]=netsim
                    [run_config]=experiments [hardware_profile]=experiments [tokenizer]=models
                    [model_config]=models [train_recipe]=models [dataset]=experiments
-                   [kvtc_calibration]=codec [longeval_cases]=models)
+                   [kvtc_calibration]=codec [longeval_cases]=models
+                   [gpu_decode_rates]=experiments)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors container profile trace run_config hardware_profile
                                      tokenizer model_config train_recipe dataset kvtc_calibration
-                                     longeval_cases)
+                                     longeval_cases gpu_decode_rates)
 cmake --preset fuzz >/dev/null
 cmake --build build-fuzz --target $(printf 'fuzz_%s ' "${targets[@]}")
 mkdir -p results/fuzz

@@ -53,6 +53,12 @@ std::map<std::string, std::string> codec_params(const std::string& name, Options
   }
   std::unique_ptr<Codec> codec;
   try {
+    // The benchmark measures codecs by their settings; a file (a calibration, a profile) has no
+    // place in a row, and reading one named here is not this reader's business.
+    for (const OptionSpec& spec : codec_registry().info(name).options) {
+      if (spec.type == OptionType::kFile && options.has(spec.name))
+        fail("codec '", name, "': a decode-rate row cannot name a file (option '", spec.name, "')");
+    }
     codec = make_codec(name, options, CodecContext{});
   } catch (const Error& e) {
     fail(where, ": ", e.what());

@@ -102,6 +102,8 @@ TEST(GpuDecodeRates, BadFilesNameTheLine) {
       {std::string(kHeader) + "| cachegen:level=2 | 2 | 202 | 133 | 20.7 |\n" +
            "| cachegen:level=2;coder=rans | 2 | 202 | 133 | 20.7 |\n",
        ":6: codec 'cachegen:level=2;coder=rans' is the same codec as 'cachegen:level=2'"},
+      {std::string(kHeader) + "| cachegen:level=2;profile=/dev/zero | 2 | 202 | 133 | 20.7 |\n",
+       ":5: codec 'cachegen': a decode-rate row cannot name a file (option 'profile')"},
       {"| codec | decode GB/s (device) |\n", ":1: the table needs columns"},
       {"| codec | decode GB/s (device) | decode GB/s (with H2D copy) | host parse ms |\n",
        "must come before the table"},
