@@ -40,6 +40,12 @@ names=("$@")
 [ ${#names[@]} -gt 0 ] || names=($(ls configs/real-model/*.yaml | xargs -n1 basename | sed 's/\.yaml$//'))
 for name in "${names[@]}"; do
   echo "== $name"
+  # A fresh checkout goes on from the committed rows (a run left part-way by an earlier session):
+  # --resume checks that the config and every input are the same, else it stops and says which.
+  if [ ! -f "results/runs/real-model/$name/runs.csv" ] && [ -f "results/real-model/runs/$name/runs.csv" ]; then
+    mkdir -p "results/runs/real-model/$name"
+    cp "results/real-model/runs/$name"/{config.yaml,runs.csv,provenance.json} "results/runs/real-model/$name/"
+  fi
   build/bin/cachegen run "configs/real-model/$name.yaml" --out "results/runs/real-model/$name" --resume
   mkdir -p "results/real-model/runs/$name"
   # provenance.json: the inputs' sha256 (model, tokenizer, documents, profile) and the builds

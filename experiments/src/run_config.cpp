@@ -419,13 +419,14 @@ bool same_resolved_config(const std::string& written, const std::string& resolve
     if (it == new_keys.end() || it->second != value)
       return false;
   }
-  for (const auto& [key, value] : new_keys) {
+  for (const auto& entry : new_keys) {  // (a lambda may not capture a structured binding)
+    const std::string& key = entry.first;
     if (old_keys.count(key))
       continue;
     const auto& options = run_options();
     auto spec = std::find_if(options.begin(), options.end(),
                              [&](const OptionSpec& o) { return o.name == key; });
-    if (spec == options.end() || YAML::Dump(YAML::Load(spec->default_text)) != value)
+    if (spec == options.end() || YAML::Dump(YAML::Load(spec->default_text)) != entry.second)
       return false;
   }
   return true;
