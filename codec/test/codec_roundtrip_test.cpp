@@ -126,16 +126,18 @@ TEST(Codecs, CachegenDeltaMatchesTheWrittenOutReference) {
   }
 }
 
+// A per-layer list from (bins, layers) runs: {{32, 10}, {16, 22}} -> 32 x 10, then 16 x 22.
+std::vector<int> runs(std::initializer_list<std::pair<int, int>> parts) {
+  std::vector<int> out;
+  for (auto [bins, count] : parts)
+    out.insert(out.end(), static_cast<size_t>(count), bins);
+  return out;
+}
+
 // The reference's bin tables for its 32-layer models, written out from
 // ../shared/reference/cachegen.md (lineage 3, `cachegen_basics.py`, QUANT_LEVEL 1-3): an
 // independent check of level_table.cpp, not derived from it.
 TEST(LevelTable, MatchesTheReferenceTablesFor32Layers) {
-  auto runs = [](std::initializer_list<std::pair<int, int>> parts) {  // (bins, layers) runs
-    std::vector<int> out;
-    for (auto [bins, count] : parts)
-      out.insert(out.end(), static_cast<size_t>(count), bins);
-    return out;
-  };
   const LayerBins level1 = level_bins(1, 32), level2 = level_bins(2, 32),
                   level3 = level_bins(3, 32);
   EXPECT_EQ(level1.key, runs({{16, 10}, {16, 10}, {12, 12}}));
@@ -150,12 +152,6 @@ TEST(LevelTable, MatchesTheReferenceTablesFor32Layers) {
 // ../shared/reference/cachegen.md §1.3, at level 2; levels 1 and 3 follow the depth rule, and
 // every layer keeps level 1 <= level 2 <= level 3.
 TEST(LevelTable, UsesTheReferenceTableFor80LayersAtLevel2) {
-  auto runs = [](std::initializer_list<std::pair<int, int>> parts) {
-    std::vector<int> out;
-    for (auto [bins, count] : parts)
-      out.insert(out.end(), static_cast<size_t>(count), bins);
-    return out;
-  };
   const LayerBins level1 = level_bins(1, 80), level2 = level_bins(2, 80),
                   level3 = level_bins(3, 80);
   EXPECT_EQ(level2.key, runs({{32, 20}, {32, 20}, {16, 40}}));
