@@ -96,7 +96,9 @@ def ttft_vs_bandwidth(rows, out):
     ax.set_yscale("log")
     ax.set_xlabel("bandwidth (Gbps)")
     ax.set_ylabel("TTFT (s)")
-    title = f"{contexts} context(s) per point (synthetic KV: one TTFT, no sampling interval)"
+    source = ("real KV tiled to the model's shape" if any("kv=" in r["model"] for r in rows)
+              else "synthetic KV")
+    title = f"{contexts} context(s) per point ({source}: one TTFT, no sampling interval)"
     if swept:
         title += "\nband: prefill at 35-70% of peak, decode times 0.5-1.5x"
     ax.set_title(title, fontsize=8)
