@@ -9,16 +9,19 @@ cd "$(dirname "$0")/.."
 out=results/netsim
 mkdir -p "$out"
 {
-  echo "| link | RTT | MTU | transfer | bytes | ns-3 done (s) | fluid done (s) | ns-3 / fluid | ns-3 wall (s) |"
-  echo "|---|---|---|---|---:|---:|---:|---:|---:|"
-  # (gbps rtt_ms mtu what): 100 bandwidth-delay products in one transfer, or a 9.4K-token
+  echo "| link | RTT | MTU | queue | transfer | bytes | ns-3 done (s) | fluid done (s) | ns-3 / fluid | ns-3 wall (s) |"
+  echo "|---|---|---|---|---|---:|---:|---:|---:|---:|"
+  # (gbps rtt_ms mtu what [queue]): 100 bandwidth-delay products in one transfer, or a 9.4K-token
   # Mistral-7B context in 1.5K-token chunks, one after another (6 x 1536 + 184 tokens of 65,536
   # KV elements each) at 8-bit quantization's and CacheGen level 2's bits per element
-  # (8.0156 and 2.0603: results/paper/ttft-vs-bandwidth's kv_bytes).
+  # (8.0156 and 2.0603: the synthetic generator's, results/paper/paper-kv-sizes). The queue is
+  # ns-3's default (one BDP, at least 100 packets) or, with "2bdp", two BDPs: each chunk starts
+  # with a window-sized burst after an idle RTT, which overflows a one-BDP queue now and then.
   for case in "1 2 1500 bdp" "1 2 9000 bdp" "1 10 1500 bdp" "0.5 10 1500 bdp" "10 2 9000 bdp" \
               "1 20 1500 bdp" "1 20 1500 quant8" "1 20 1500 cg2" "3 10 1500 quant8" \
-              "3 10 1500 cg2" "10 10 1500 quant8" "10 10 1500 cg2"; do
-    read -r gbps rtt mtu what <<<"$case"
+              "3 10 1500 cg2" "10 10 1500 cg2" "1 20 1500 quant8 2bdp" "1 20 1500 cg2 2bdp" \
+              "3 10 1500 quant8 2bdp" "3 10 1500 cg2 2bdp"; do
+    read -r gbps rtt mtu what queue <<<"$case"
     bytes=$(python3 - "$gbps" "$rtt" "$what" <<'PY'
 import sys
 gbps, rtt, what = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
@@ -30,16 +33,20 @@ else:
 PY
 )
     common="--net bandwidth_gbps=$gbps --net rtt_ms=$rtt --bytes $bytes --net mtu=$mtu --json"
+    if [ "${queue:-}" = 2bdp ]; then
+      common+=" --net queue_packets=$(python3 -c "print(int(2 * $gbps * 1e9 / 8 * $rtt / 1000 / $mtu))")"
+    fi
     ns3=$(build/bin/cachegen netsim --backend ns3 $common)
     fluid=$(build/bin/cachegen netsim --backend fluid $common)  # the fluid model's defaults
-    python3 - "$gbps" "$rtt" "$mtu" "$what" "$ns3" "$fluid" <<'PY'
+    python3 - "$gbps" "$rtt" "$mtu" "$what" "$ns3" "$fluid" "${queue:-1bdp}" <<'PY'
 import json, sys
-gbps, rtt, mtu, what, ns3, fluid = sys.argv[1:]
+gbps, rtt, mtu, what, ns3, fluid, queue = sys.argv[1:]
 a, b = json.loads(ns3), json.loads(fluid)
 t_ns3, t_fluid = a["chunks"][-1]["done_s"], b["chunks"][-1]["done_s"]
 total = sum(c["bytes"] for c in a["chunks"])
 transfer = "100 BDP" if what == "bdp" else f"{what} context, {len(a['chunks'])} chunks"
-print(f"| {gbps} Gbps | {rtt} ms | {mtu} | {transfer} | {total} | {t_ns3:.4f} | {t_fluid:.4f} | "
+queue = "1 BDP" if queue == "1bdp" else "2 BDP"
+print(f"| {gbps} Gbps | {rtt} ms | {mtu} | {queue} | {transfer} | {total} | {t_ns3:.4f} | {t_fluid:.4f} | "
       f"{t_ns3 / t_fluid:.3f} | {a['wall_s']:.2f} |")
 PY
   done
