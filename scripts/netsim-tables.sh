@@ -19,8 +19,9 @@ mkdir -p "$out"
   # with a window-sized burst after an idle RTT, which overflows a one-BDP queue now and then.
   for case in "1 2 1500 bdp" "1 2 9000 bdp" "1 10 1500 bdp" "0.5 10 1500 bdp" "10 2 9000 bdp" \
               "1 20 1500 bdp" "1 20 1500 quant8" "1 20 1500 cg2" "3 10 1500 quant8" \
-              "3 10 1500 cg2" "10 10 1500 cg2" "1 20 1500 quant8 2bdp" "1 20 1500 cg2 2bdp" \
-              "3 10 1500 quant8 2bdp" "3 10 1500 cg2 2bdp"; do
+              "3 10 1500 cg2" "10 10 1500 cg2" "1 20 1500 quant8 2bdp" "1 20 1500 cg2 2bdp"; do
+    # (Not here: 10 Gbps with the 8-bit context, and 3 Gbps with a two-BDP queue: Debian's
+    # ns-3 3.37 crashes inside its TCP on them, SIGSEGV.)
     read -r gbps rtt mtu what queue <<<"$case"
     bytes=$(python3 - "$gbps" "$rtt" "$what" <<'PY'
 import sys
