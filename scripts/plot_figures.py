@@ -239,7 +239,9 @@ def ns3_ttft_agreement(rows, out):
     ax.set_xscale("log")
     ax.set_xlabel("bandwidth (Gbps)")
     ax.set_ylabel("TTFT on ns-3 / TTFT on the fluid model")
-    ax.set_title("1 context (synthetic, Mistral-7B shape) per point", fontsize=9)
+    source = "real KV tiled" if any("kv=" in r["model"] for r in rows) else "synthetic KV"
+    ax.set_title(f"1 context ({source}, Mistral-7B shape) per point: deterministic, no interval",
+                 fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     save(fig, out)

@@ -12,6 +12,7 @@
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/error.h"
 #include "cachegen/experiments/hardware_profile_io.h"
+#include "error_of.h"
 
 namespace cachegen {
 namespace {
@@ -23,15 +24,6 @@ std::string write_file(const std::string& name, const std::string& text) {
   std::string path = ::testing::TempDir() + "/rates_" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path) << text;
   return path;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 std::unique_ptr<Codec> codec(const std::string& name, const std::string& options) {

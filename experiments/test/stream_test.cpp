@@ -11,6 +11,7 @@
 #include "cachegen/core/tiled_kv.h"
 #include "cachegen/experiments/hardware_profile_io.h"
 #include "cachegen/experiments/stream_setup.h"
+#include "error_of.h"
 #include "run_cli.h"
 
 namespace cachegen {
@@ -39,15 +40,6 @@ gpu:
   prefill_fixed_ms: 1
   decode_gbps: 1
 )";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 TEST(HardwareProfile, ShippedProfilesLoadAndPriceAPaperContext) {
   // Mistral-7B, 9.4K tokens (the paper's LongChat contexts): ~2 s of prefill on an A40 at half
