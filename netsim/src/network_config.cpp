@@ -31,6 +31,8 @@ const OptionSchema& network_options() {
       number_option("loss_rate", 0, 0, 0.5, "random packet loss on the bottleneck (ns3)"),
       choice_option("congestion_control", "cubic", tcp_variant_names(), "TCP variant (ns3)"),
       bool_option("hystart", false, "CUBIC's HyStart slow-start exit (ns3)"),
+      bool_option("pacing", false,
+                  "TCP pacing at the window over the RTT (ns3; off: a window leaves as a burst)"),
       integer_option("seed", 1, 1, int64_t{1} << 31, "random streams (ns3)"),
       bool_option("slow_start", true, "model TCP slow start (fluid; off: the link rate at once)"),
       integer_option("initial_cwnd", 10, 1, 1 << 20,
@@ -55,6 +57,7 @@ NetworkConfig network_config_from(const Options& options) {
   c.loss_rate = options.number("loss_rate");
   c.congestion_control = options.text("congestion_control");
   c.hystart = options.flag("hystart");
+  c.pacing = options.flag("pacing");
   c.seed = static_cast<uint64_t>(options.integer("seed"));
   c.slow_start = options.flag("slow_start");
   c.initial_cwnd = static_cast<int>(options.integer("initial_cwnd"));

@@ -129,6 +129,9 @@ Ns3Network::Ns3Network(NetworkConfig config) : impl_(std::make_unique<Impl>()) {
     // signal fires on the sender's own bursts) and then needs ~50 RTTs to reach the link rate;
     // off by default, `hystart=on` restores it.
     Config::SetDefault("ns3::TcpCubic::HyStart", BooleanValue(c.hystart));
+    Config::SetDefault("ns3::TcpSocketState::EnablePacing", BooleanValue(c.pacing));
+    // (ns-3 caps the pacing rate at 4 Gb/s by default, which stalled a paced 3 Gbps transfer.)
+    Config::SetDefault("ns3::TcpSocketState::MaxPacingRate", DataRateValue(DataRate("1000Gb/s")));
     Config::SetDefault("ns3::TcpL4Protocol::SocketType",
                        TypeIdValue(TypeId::LookupByName(tcp_type_name(c.congestion_control))));
 

@@ -25,6 +25,10 @@ struct NetworkConfig {
   double loss_rate = 0;
   std::string congestion_control = "cubic";
   bool hystart = false;
+  // ns-3: pace segments at the window over the smoothed RTT (ns-3's ratios: 2x in slow start,
+  // 1.2x after), as Linux does under the fq qdisc; off, a window leaves as one burst (after an
+  // idle round trip between chunks it can overflow a shallow drop-tail queue).
+  bool pacing = false;
   uint64_t seed = 1;
   // Fluid model: window-limited rounds first, as TCP's slow start (on by default since
   // 2026-12-02: without it the fluid model finished 100-BDP transfers up to 8% sooner than ns-3).
