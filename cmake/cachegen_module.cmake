@@ -25,7 +25,10 @@ function(cachegen_add_module NAME)
   target_link_libraries(cachegen_${NAME}
                         INTERFACE "$<LINK_LIBRARY:WHOLE_ARCHIVE,cachegen_${NAME}_lib>")
   if(ARG_TESTS AND TARGET GTest::gtest)  # (the codec-only GPU build may have no GTest)
-    add_executable(${NAME}_tests ${ARG_TESTS})
+    # core/test/crash_report.cpp: a fatal signal prints the test and a backtrace (-rdynamic
+    # names the functions).
+    add_executable(${NAME}_tests ${ARG_TESTS} ${PROJECT_SOURCE_DIR}/core/test/crash_report.cpp)
+    target_link_options(${NAME}_tests PRIVATE -rdynamic)
     target_link_libraries(${NAME}_tests PRIVATE cachegen_${NAME} ${ARG_TEST_DEPS} cachegen_flags
                                                 GTest::gtest GTest::gtest_main)
     # PRE_TEST: a crashing test binary fails ctest instead of the build. A hung test fails
