@@ -316,45 +316,67 @@ def paper_kv_sizes(rows, out):
 
 
 def codec_ablation(rows, out):
+    """CacheGen's steps one at a time: bits per element (bars, 95% bootstrap intervals over the
+    contexts) and quality, KL and KV error, each with its interval in the table."""
+    from plot_real_model import bootstrap, by_request, fmt, mean_of  # (imports this module)
     fig, ax = plt.subplots(figsize=(7, 4))
-    names, bits, lines = [], [], []
+    names, bits, lines, contexts = [], [], [], set()
+    metric, _ = quality(rows)
     for (encoding,), rs in group(rows, "encoding_used").items():
         names.append(encoding)
-        bits.append(mean(r["bits_per_element"] for r in rs))
-        metric, q = quality(rs)
-        lines.append((encoding, rs[0]["codec_used"], f"{bits[-1]:.3f}", f"{q:.4g}",
-                      f"{mean(r['kl'] for r in rs):.4g}", f"{mean(r['kv_relative_error'] for r in rs):.4f}",
-                      len(rs)))
-    bars = ax.bar(names, bits)
+        contexts.add(len(rs))
+        estimate = {c: bootstrap(v, mean_of(v)) for c in ("bits_per_element", metric, "kl",
+                                                          "kv_relative_error")
+                    for v in [by_request(rs, c)] if v}
+        bits.append(estimate["bits_per_element"])
+        lines.append((encoding, rs[0]["codec_used"], fmt(bits[-1], 4),
+                      fmt(estimate[metric], 3) if metric in estimate else "-",
+                      fmt(estimate["kl"], 3) if "kl" in estimate else "-",
+                      fmt(estimate["kv_relative_error"], 3), len(rs)))
+    bars = ax.bar(names, [b[0] for b in bits],
+                  yerr=[[b[0] - b[1] for b in bits], [b[2] - b[0] for b in bits]])
     for bar, line in zip(bars, lines):
-        ax.annotate(f"{metric[:3]} {line[3]}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+        ax.annotate(f"{metric[:3]} {line[3].split()[0]}",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("bits per KV element")
+    ax.set_title(f"{'/'.join(map(str, sorted(contexts)))} contexts per bar, "
+                 "95% bootstrap intervals", fontsize=9)
     ax.grid(alpha=0.3, axis="y")
     save(fig, out)
-    table(out + ".md", ["step", "codec", "bits/element", metric, "KL", "KV rel. error",
-                        "requests"], lines)
+    table(out + ".md", ["step", "codec", "bits/element [95%]", f"{metric} [95%]", "KL [95%]",
+                        "KV rel. error [95%]", "contexts"], lines)
 
 
 def decode_vs_transfer(rows, out):
+    """Decode (measured on this CPU) and transfer seconds per context, per encoding and
+    bandwidth: means over the contexts with 95% bootstrap intervals."""
+    from plot_real_model import bootstrap, by_request, fmt, mean_of  # (imports this module)
     fig, ax = plt.subplots(figsize=(8, 4))
     groups = group(rows, "encoding_used", "net.bandwidth_gbps")
-    labels, decode, transfer, lines = [], [], [], []
+    labels, decode, transfer, lines, contexts = [], [], [], [], set()
     for (encoding, bw), rs in groups.items():
         labels.append(f"{encoding}\n{bw} Gbps")
-        decode.append(mean(r["decode_s"] for r in rs))
-        transfer.append(mean(r["transfer_s"] for r in rs))
-        lines.append((encoding, bw, f"{decode[-1]:.4f}", f"{transfer[-1]:.4f}", len(rs)))
+        contexts.add(len(rs))
+        d, t = by_request(rs, "decode_s"), by_request(rs, "transfer_s")
+        decode.append(bootstrap(d, mean_of(d)))
+        transfer.append(bootstrap(t, mean_of(t)))
+        lines.append((encoding, bw, fmt(decode[-1], 3), fmt(transfer[-1], 3), len(rs)))
     x = range(len(labels))
-    ax.bar([i - 0.2 for i in x], decode, width=0.4, label="decode (CPU, measured)")
-    ax.bar([i + 0.2 for i in x], transfer, width=0.4, label="transfer")
+    for shift, series, name in ((-0.2, decode, "decode (CPU, measured)"),
+                                (0.2, transfer, "transfer")):
+        ax.bar([i + shift for i in x], [v[0] for v in series], width=0.4, label=name,
+               yerr=[[v[0] - v[1] for v in series], [v[2] - v[0] for v in series]])
     ax.set_xticks(list(x))
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_ylabel("seconds per context")
+    ax.set_title(f"{'/'.join(map(str, sorted(contexts)))} contexts per bar, "
+                 "95% bootstrap intervals", fontsize=9)
     ax.legend()
     ax.grid(alpha=0.3, axis="y")
     save(fig, out)
-    table(out + ".md", ["encoding", "Gbps", "decode s", "transfer s", "requests"], lines)
+    table(out + ".md", ["encoding", "Gbps", "decode s [95%]", "transfer s [95%]", "contexts"],
+          lines)
 
 
 FIGURES = OrderedDict([
