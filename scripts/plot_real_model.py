@@ -243,6 +243,8 @@ FIGURES = OrderedDict([
         rows, out, "Built-in model, 1K-token line retrieval: kvtc beside CacheGen")),
     ("needle-2k", lambda rows, out: size_vs_quality(
         rows, out, "SmolLM2-135M, needle in 2K tokens of real text")),
+    ("needle-8k", lambda rows, out: size_vs_quality(
+        rows, out, "SmolLM2-135M, needle in 8K tokens of real text")),
     ("ttft-vs-quality", lambda rows, out: ttft_vs_quality(
         rows, out, "SmolLM2-135M, 2K-token needle contexts, measured on this CPU")),
     ("ttft-vs-quality-kvtc", lambda rows, out: ttft_vs_quality(
