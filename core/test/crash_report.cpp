@@ -17,6 +17,7 @@
 #endif
 #endif
 
+#ifndef CACHEGEN_SANITIZED
 namespace {
 
 void write_text(const char* text) {
@@ -42,7 +43,6 @@ void report_and_die(int signal_number) {
 }
 
 [[maybe_unused]] const bool installed = [] {
-#ifndef CACHEGEN_SANITIZED
   // An alternate stack, so that a stack overflow can be reported too.
   static char alternate_stack[1 << 16];
   stack_t stack{};
@@ -57,8 +57,8 @@ void report_and_die(int signal_number) {
   sigemptyset(&action.sa_mask);
   for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
     sigaction(s, &action, nullptr);
-#endif
   return true;
 }();
 
 }  // namespace
+#endif  // CACHEGEN_SANITIZED
