@@ -52,6 +52,11 @@ def quality(rows):
     return "kv_relative_error", mean(r["kv_relative_error"] for r in rows)
 
 
+def error_bars(estimates):
+    """matplotlib's yerr (distances below and above) of (value, low, high) estimates."""
+    return [[e[0] - e[1] for e in estimates], [e[2] - e[0] for e in estimates]]
+
+
 def save(fig, out):
     fig.tight_layout()
     fig.savefig(out + ".png", dpi=120)
@@ -301,7 +306,7 @@ def paper_kv_sizes(rows, out):
             lines.append((names[source], encoding, rs[0]["codec_used"], fmt(bits[-1], 4),
                           fmt(bootstrap(e, mean_of(e)), 3), len(rs)))
         ax.bar([x + i * width for x in range(len(encodings))], [b[0] for b in bits], width,
-               yerr=[[b[0] - b[1] for b in bits], [b[2] - b[0] for b in bits]],
+               yerr=error_bars(bits),
                label=names[source])
     ax.set_xticks([x + width * (len(sources) - 1) / 2 for x in range(len(encodings))])
     ax.set_xticklabels(encodings)
@@ -334,7 +339,7 @@ def codec_ablation(rows, out):
                       fmt(estimate["kl"], 3) if "kl" in estimate else "-",
                       fmt(estimate["kv_relative_error"], 3), len(rs)))
     bars = ax.bar(names, [b[0] for b in bits],
-                  yerr=[[b[0] - b[1] for b in bits], [b[2] - b[0] for b in bits]])
+                  yerr=error_bars(bits))
     for bar, line in zip(bars, lines):
         ax.annotate(f"{metric[:3]} {line[3].split()[0]}",
                     (bar.get_x() + bar.get_width() / 2, bar.get_height()),
@@ -366,7 +371,7 @@ def decode_vs_transfer(rows, out):
     for shift, series, name in ((-0.2, decode, "decode (CPU, measured)"),
                                 (0.2, transfer, "transfer")):
         ax.bar([i + shift for i in x], [v[0] for v in series], width=0.4, label=name,
-               yerr=[[v[0] - v[1] for v in series], [v[2] - v[0] for v in series]])
+               yerr=error_bars(series))
     ax.set_xticks(list(x))
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_ylabel("seconds per context")
