@@ -11,12 +11,16 @@
 namespace cachegen {
 
 int run_run(int argc, char** argv) {
-  CliArgs args("run", argc, argv, {"out", "shard"}, {"resume", "quiet"});
-  args.expect_positionals(1, 1, "CONFIG.yaml [--out DIR] [--resume] [--shard I/N] [--quiet]");
+  CliArgs args("run", argc, argv, {"out", "shard"}, {"resume", "accept-changed-inputs", "quiet"});
+  args.expect_positionals(
+      1, 1, "CONFIG.yaml [--out DIR] [--resume [--accept-changed-inputs]] [--shard I/N] [--quiet]");
   RunConfig config = load_run_config(args.positionals()[0]);
   RunOptions options;
   options.out_dir = args.get("out", "results/runs/" + config.name);
   options.resume = args.has("resume");
+  options.accept_changed_inputs = args.has("accept-changed-inputs");
+  if (options.accept_changed_inputs && !options.resume)
+    fail("cachegen run: --accept-changed-inputs goes with --resume");
   options.progress = !args.has("quiet") && isatty(2);  // a bar only on a terminal
   if (args.has("shard")) {
     const std::string shard = args.get("shard", "");

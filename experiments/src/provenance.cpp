@@ -186,18 +186,29 @@ nlohmann::ordered_json read_provenance(const std::string& dir) {
   return record;
 }
 
-nlohmann::ordered_json record_provenance(const RunConfig& config, const std::string& out_dir) {
+nlohmann::ordered_json record_provenance(const RunConfig& config, const std::string& out_dir,
+                                         int64_t rows_before, bool accept_changed_inputs) {
   nlohmann::ordered_json record;
   record["inputs"] = input_hashes(config);
   record["builds"] = nlohmann::ordered_json::array();
   const nlohmann::ordered_json old = read_provenance(out_dir);
   if (!old.is_null()) {
     const std::string changed = changed_input(old["inputs"], record["inputs"]);
-    if (!changed.empty()) {
+    if (!changed.empty() && !accept_changed_inputs) {
       fail(out_dir, ": an input changed since this run's rows were written: ", changed,
-           "; start a new --out");
+           "; start a new --out, or pass --accept-changed-inputs to go on and record the change");
     }
     record["builds"] = old["builds"];
+    if (old.contains("input_changes"))
+      record["input_changes"] = old["input_changes"];
+    if (!changed.empty()) {
+      // Which rows came before the change: the first rows_before rows of runs.csv.
+      nlohmann::ordered_json change;
+      change["rows_before"] = rows_before;
+      change["then"] = old["inputs"];
+      change["build"] = build_provenance();
+      record["input_changes"].push_back(change);
+    }
   }
   add_build(record["builds"], build_provenance());
   write_provenance(out_dir, record);
@@ -218,6 +229,11 @@ void merge_provenance(const std::vector<std::string>& shard_dirs, const std::str
       fail("merge: ", dir, "/provenance.json names other inputs than ", shard_dirs[0]);
     for (const auto& build : shard["builds"])
       add_build(merged["builds"], build);
+    // (rows_before counts that shard's rows)
+    if (shard.contains("input_changes")) {
+      for (const auto& change : shard["input_changes"])
+        merged["input_changes"].push_back(change);
+    }
   }
   write_provenance(out_dir, merged);
 }

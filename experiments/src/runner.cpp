@@ -255,7 +255,8 @@ RunStats run_sweep(const RunConfig& config, const RunOptions& options) {
     write_text_atomically(csv, csv_header(columns));
   }
   // The inputs' hashes and this build; a resumed run whose inputs changed fails here.
-  record_provenance(config, options.out_dir);
+  record_provenance(config, options.out_dir, static_cast<int64_t>(done.size()),
+                    options.accept_changed_inputs);
 
   // The rows this shard owns: every k-th (point, request) pair.
   std::vector<std::pair<const RunPoint*, int64_t>> mine;

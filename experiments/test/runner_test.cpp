@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -176,8 +177,13 @@ TEST(Runner, SummaryPoolsRequestsOverPooledKeys) {
   }
 }
 
+// Data rows of a runs.csv text: its lines less the header.
+size_t provenance_rows(const std::string& csv) {
+  return static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')) - 1;
+}
+
 // provenance.json (and summary.json) name every input file with its sha256 and the build; a
-// resumed run whose input changed fails naming it.
+// resumed run whose input changed fails naming it, or goes on recording the change when asked.
 TEST(Runner, ProvenanceHashesInputsAndRefusesChangedOnes) {
   const std::string dir = dir_for("provenance");
   RunConfig config = load_run_config(write_config(dir, kSweep));
@@ -204,6 +210,17 @@ TEST(Runner, ProvenanceHashesInputsAndRefusesChangedOnes) {
               std::string::npos)
         << e.what();
   }
+  // Accepted on request: the change is recorded with the rows written before it.
+  const std::string old_hash = provenance["inputs"][profile];
+  const size_t rows = provenance_rows(read(dir + "/out/runs.csv"));
+  RunOptions accept{dir + "/out", true, 0, 1, false};
+  accept.accept_changed_inputs = true;
+  run_sweep(config, accept);
+  provenance = nlohmann::json::parse(read(dir + "/out/provenance.json"));
+  EXPECT_EQ(provenance["inputs"][profile], sha256_file(profile));
+  ASSERT_EQ(provenance["input_changes"].size(), 1u);
+  EXPECT_EQ(provenance["input_changes"][0]["rows_before"].get<size_t>(), rows);
+  EXPECT_EQ(provenance["input_changes"][0]["then"][profile], old_hash);
 }
 
 TEST(Runner, ShardedThenMergedEqualsUnsharded) {

@@ -22,9 +22,14 @@ nlohmann::ordered_json build_provenance();
 nlohmann::ordered_json input_hashes(const RunConfig& config);
 
 // Writes out_dir/provenance.json ({"inputs", "builds"}) for a run starting or resuming there:
-// a resumed run whose inputs changed since its rows were written fails, naming the file; a new
-// build is appended to "builds". Returns what it wrote.
-nlohmann::ordered_json record_provenance(const RunConfig& config, const std::string& out_dir);
+// a resumed run whose inputs changed since its rows were written fails, naming the file, unless
+// accept_changed_inputs: then "input_changes" gains {"rows_before": the rows runs.csv held,
+// "then": the old input hashes, "build"} and "inputs" are the new ones (a derived input, such
+// as a codec profile regenerated on another CPU, can differ in its last bits). A new build is
+// appended to "builds". Returns what it wrote.
+nlohmann::ordered_json record_provenance(const RunConfig& config, const std::string& out_dir,
+                                         int64_t rows_before = 0,
+                                         bool accept_changed_inputs = false);
 
 // dir/provenance.json, checked for its shape; null when there is none (a run of an older version).
 nlohmann::ordered_json read_provenance(const std::string& dir);

@@ -21,7 +21,8 @@ struct RunOptions {
   bool resume = false;
   int64_t shard_index = 0;  // this process runs the rows k with k % shard_count == shard_index
   int64_t shard_count = 1;
-  bool progress = true;  // a progress bar with an ETA on stderr
+  bool progress = true;                // a progress bar with an ETA on stderr
+  bool accept_changed_inputs = false;  // resume although an input's sha256 changed (recorded)
 };
 
 struct RunStats {
