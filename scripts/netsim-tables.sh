@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 out=results/netsim
 mkdir -p "$out"
 {
-  echo "| link | RTT | MTU | queue | transfer | bytes | ns-3 done (s) | fluid done (s) | ns-3 / fluid | ns-3 wall (s) |"
-  echo "|---|---|---|---|---|---:|---:|---:|---:|---:|"
+  # ns-3's transport events say where its extra time went: segments retransmitted in the first
+  # chunk (slow start's overshoot) and in the later ones (bursts after idle round trips), and
+  # its fast recoveries and retransmission timeouts over the whole transfer.
+  echo "| link | RTT | MTU | queue | transfer | bytes | ns-3 done (s) | fluid done (s) | ns-3 / fluid | ns-3 retransmitted (first chunk / rest) | ns-3 recoveries / timeouts | ns-3 wall (s) |"
+  echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
   # (gbps rtt_ms mtu what [queue]): 100 bandwidth-delay products in one transfer, or a 9.4K-token
   # Mistral-7B context in 1.5K-token chunks, one after another (6 x 1536 + 184 tokens of 65,536
   # KV elements each) at 8-bit quantization's and CacheGen level 2's bits per element
@@ -52,8 +55,12 @@ t_ns3, t_fluid = a["chunks"][-1]["done_s"], b["chunks"][-1]["done_s"]
 total = sum(c["bytes"] for c in a["chunks"])
 transfer = "100 BDP" if what == "bdp" else f"{what} context, {len(a['chunks'])} chunks"
 queue = {"1bdp": "1 BDP", "2bdp": "2 BDP", "paced": "1 BDP, paced"}[queue]
+chunks = a["chunks"]
+first, rest = chunks[0]["retransmitted_segments"], sum(c["retransmitted_segments"] for c in chunks[1:])
+recoveries, timeouts = (sum(c[k] for c in chunks) for k in ("fast_recoveries", "timeouts"))
 print(f"| {gbps} Gbps | {rtt} ms | {mtu} | {queue} | {transfer} | {total} | {t_ns3:.4f} | {t_fluid:.4f} | "
-      f"{t_ns3 / t_fluid:.3f} | {a['wall_s']:.2f} |")
+      f"{t_ns3 / t_fluid:.3f} | {first} / {rest if len(chunks) > 1 else '-'} | {recoveries} / {timeouts} | "
+      f"{a['wall_s']:.2f} |")
 PY
   done
 } | tee "$out/agreement.md"

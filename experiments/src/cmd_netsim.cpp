@@ -1,5 +1,6 @@
 // netsim and trace: the network models and bandwidth traces on the command line.
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -47,11 +48,16 @@ int run_netsim(int argc, char** argv) {
   // Chunks go back to back: each is asked for when the previous one has arrived.
   Stopwatch wall;
   std::vector<double> done;
+  std::vector<std::map<std::string, int64_t>> events;  // each chunk's transport events
   double t = 0;
   uint64_t total = 0;
   for (uint64_t bytes : sizes) {
+    std::map<std::string, int64_t> before = net->events();
     done.push_back(t = net->transfer(bytes, t));
     total += bytes;
+    events.push_back(net->events());
+    for (auto& [name, count] : events.back())
+      count -= before[name];
   }
   const double goodput_gbps = t > 0 ? static_cast<double>(total) * 8 / t / 1e9 : 0;
   if (args.has("json")) {
@@ -59,16 +65,25 @@ int run_netsim(int argc, char** argv) {
     out["backend"] = backend;
     out["chunks"] = nlohmann::ordered_json::array();
     for (size_t i = 0; i < sizes.size(); ++i) {
-      out["chunks"].push_back({{"bytes", sizes[i]}, {"done_s", done[i]}});
+      nlohmann::ordered_json chunk{{"bytes", sizes[i]}, {"done_s", done[i]}};
+      for (const auto& [name, count] : events[i])
+        chunk[name] = count;
+      out["chunks"].push_back(chunk);
     }
     out["goodput_gbps"] = goodput_gbps;
     out["wall_s"] = wall.seconds();
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  std::printf("%-6s %14s %12s\n", "chunk", "bytes", "done_s");
+  std::printf("%-6s %14s %12s", "chunk", "bytes", "done_s");
+  for (const auto& [name, count] : events.front())
+    std::printf(" %s", name.c_str());
+  std::printf("\n");
   for (size_t i = 0; i < sizes.size(); ++i) {
-    std::printf("%-6zu %14llu %12.6f\n", i, static_cast<unsigned long long>(sizes[i]), done[i]);
+    std::printf("%-6zu %14llu %12.6f", i, static_cast<unsigned long long>(sizes[i]), done[i]);
+    for (const auto& [name, count] : events[i])
+      std::printf(" %*lld", static_cast<int>(name.size()), static_cast<long long>(count));
+    std::printf("\n");
   }
   std::printf("goodput %.4f Gbps over %.6f s (%s, %.3f s wall)\n", goodput_gbps, t, backend.c_str(),
               wall.seconds());

@@ -54,6 +54,8 @@ struct Ns3Network::Impl {
   uint64_t target = 0;    // cumulative bytes of every chunk asked for so far
   bool arrived = false;
   double done_s = 0;
+  int64_t retransmitted = 0, fast_recoveries = 0, timeouts = 0;
+  uint32_t next_new_seq = 0;  // one past the highest data byte sent so far
   std::vector<std::pair<double, uint64_t>> arrivals;
 
   void start_chunk(uint64_t bytes) {
@@ -95,6 +97,27 @@ struct Ns3Network::Impl {
     }
   }
   static void timeout() { ns3::Simulator::Stop(); }
+  // Tx: a data segment that starts below what was already sent is a retransmission (a loss at
+  // the bottleneck queue, or a spurious one). Sequence numbers wrap at 4 GiB, hence the
+  // modular comparison.
+  void sent(ns3::Ptr<const ns3::Packet> packet, const ns3::TcpHeader& header,
+            ns3::Ptr<const ns3::TcpSocketBase>) {
+    if (packet->GetSize() == 0)
+      return;
+    const uint32_t seq = header.GetSequenceNumber().GetValue();
+    const uint32_t end = seq + packet->GetSize();
+    if (static_cast<int32_t>(seq - next_new_seq) < 0)
+      ++retransmitted;
+    if (static_cast<int32_t>(end - next_new_seq) > 0)
+      next_new_seq = end;
+  }
+  void congestion_state(ns3::TcpSocketState::TcpCongState_t,
+                        ns3::TcpSocketState::TcpCongState_t now) {
+    if (now == ns3::TcpSocketState::CA_RECOVERY)
+      ++fast_recoveries;
+    else if (now == ns3::TcpSocketState::CA_LOSS)
+      ++timeouts;
+  }
 };
 
 Ns3Network::Ns3Network(NetworkConfig config) : impl_(std::make_unique<Impl>()) {
@@ -175,6 +198,8 @@ Ns3Network::Ns3Network(NetworkConfig config) : impl_(std::make_unique<Impl>()) {
     m.sender->Bind();
     m.sender->Connect(InetSocketAddress(interfaces.GetAddress(1), port));
     m.sender->SetSendCallback(MakeCallback(&Impl::push, &m));
+    m.sender->TraceConnectWithoutContext("CongState", MakeCallback(&Impl::congestion_state, &m));
+    m.sender->TraceConnectWithoutContext("Tx", MakeCallback(&Impl::sent, &m));
 
     Ptr<PointToPointNetDevice> bottleneck = DynamicCast<PointToPointNetDevice>(devices.Get(0));
     for (size_t i = 1; i < c.trace.points().size(); ++i) {
@@ -224,6 +249,12 @@ double Ns3Network::transfer(uint64_t bytes, double start_s) {
          limit, " s of simulated time (loss rate too high?)");
   }
   return m.done_s;
+}
+
+std::map<std::string, int64_t> Ns3Network::events() const {
+  return {{"retransmitted_segments", impl_->retransmitted},
+          {"fast_recoveries", impl_->fast_recoveries},
+          {"timeouts", impl_->timeouts}};
 }
 
 const std::vector<std::pair<double, uint64_t>>& Ns3Network::arrivals() const {

@@ -27,6 +27,9 @@ class Ns3Network : public NetworkModel {
 
   std::string name() const override { return "ns3"; }
   double transfer(uint64_t bytes, double start_s) override;
+  // "retransmitted_segments", "fast_recoveries", "timeouts" (the sender entering TCP's loss
+  // state).
+  std::map<std::string, int64_t> events() const override;
 
   // (time_s, cumulative payload bytes) at every socket read at the receiver.
   const std::vector<std::pair<double, uint64_t>>& arrivals() const;
