@@ -415,6 +415,13 @@ def append_provenance(md_path, run_dir, rows):
         lines.append(f"Builds that ran it: {builds}.")
         for name, digest in provenance["inputs"].items():
             lines.append(f"- `{name}`: sha256 `{digest}`")
+        # A run resumed with --accept-changed-inputs: which inputs were different before.
+        for change in provenance.get("input_changes", []):
+            before = ", ".join(f"`{name}` sha256 `{digest[:12]}...`"
+                               for name, digest in change["then"].items()
+                               if provenance["inputs"].get(name) != digest)
+            lines.append(f"- Input change (resumed by {change['build']['revision']} after "
+                         f"{change['rows_before']} rows of its shard): before it, {before}.")
     with open(md_path, "a") as f:
         f.write("\n".join(lines) + "\n")
 
