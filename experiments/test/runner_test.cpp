@@ -178,7 +178,7 @@ TEST(Runner, SummaryPoolsRequestsOverPooledKeys) {
 }
 
 // Data rows of a runs.csv text: its lines less the header.
-size_t provenance_rows(const std::string& csv) {
+size_t data_rows(const std::string& csv) {
   return static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')) - 1;
 }
 
@@ -212,7 +212,7 @@ TEST(Runner, ProvenanceHashesInputsAndRefusesChangedOnes) {
   }
   // Accepted on request: the change is recorded with the rows written before it.
   const std::string old_hash = provenance["inputs"][profile];
-  const size_t rows = provenance_rows(read(dir + "/out/runs.csv"));
+  const size_t rows = data_rows(read(dir + "/out/runs.csv"));
   RunOptions accept{dir + "/out", true, 0, 1, false};
   accept.accept_changed_inputs = true;
   run_sweep(config, accept);

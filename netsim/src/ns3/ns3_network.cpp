@@ -55,7 +55,8 @@ struct Ns3Network::Impl {
   bool arrived = false;
   double done_s = 0;
   int64_t retransmitted = 0, fast_recoveries = 0, timeouts = 0;
-  uint32_t next_new_seq = 0;  // one past the highest data byte sent so far
+  bool sent_data = false;
+  uint32_t next_new_seq = 0;  // one past the highest data byte sent so far (once sent_data)
   std::vector<std::pair<double, uint64_t>> arrivals;
 
   void start_chunk(uint64_t bytes) {
@@ -106,10 +107,11 @@ struct Ns3Network::Impl {
       return;
     const uint32_t seq = header.GetSequenceNumber().GetValue();
     const uint32_t end = seq + packet->GetSize();
-    if (static_cast<int32_t>(seq - next_new_seq) < 0)
+    if (sent_data && static_cast<int32_t>(seq - next_new_seq) < 0)
       ++retransmitted;
-    if (static_cast<int32_t>(end - next_new_seq) > 0)
+    if (!sent_data || static_cast<int32_t>(end - next_new_seq) > 0)
       next_new_seq = end;
+    sent_data = true;
   }
   void congestion_state(ns3::TcpSocketState::TcpCongState_t,
                         ns3::TcpSocketState::TcpCongState_t now) {

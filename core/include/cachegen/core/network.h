@@ -28,8 +28,8 @@ class NetworkModel {
   // controller); nullptr when the model cannot be copied (a live packet simulation).
   virtual std::unique_ptr<NetworkModel> clone() const { return nullptr; }
   // Counts of transport events since the session began, by name (ns3: retransmitted segments,
-  // fast recoveries, retransmission timeouts), to explain where a chunk's
-  // time went; empty for models without such events (fluid).
+  // fast recoveries, retransmission timeouts), to explain where a chunk's time went; empty for
+  // models without such events (fluid).
   virtual std::map<std::string, int64_t> events() const { return {}; }
 };
 
