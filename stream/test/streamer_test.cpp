@@ -289,6 +289,29 @@ TEST(Streamer, CacheGenFirstChunkSmallestIgnoresThePrior) {
   EXPECT_LE(smallest.chunks.front().bytes, prior.chunks.front().bytes);
 }
 
+// After a KV chunk that came fast (quant8's bytes in 1 ms) and a text chunk that took one round
+// trip for its 256 bytes, the default estimate (KV transfers only) still sees a fast link and
+// picks the best encoding; counting the text transfer (`estimate_from=all`) sees ~200 kb/s,
+// where nothing fits the budget and recompute wins: the trap that kept the controller on text.
+TEST(Streamer, CacheGenEstimateSkipsTextTransfers) {
+  ChunkStore store = make_store();
+  const auto chunks = static_cast<size_t>(store.chunk_count());
+  const auto encodings = store.encodings().size();
+  CostEstimates costs;
+  costs.decode_s.assign(chunks, std::vector<double>(encodings, 0.001));
+  costs.recompute_s.assign(chunks, 0.002);
+  std::vector<SentChunk> sent{{0, 0, store.chunks()[0].bitstreams[0].size(), 0.0, 0.001},
+                              {1, kTextChoice, 256, 0.001, 0.011}};
+  FluidNetwork network(link(1e9, 0.010));
+  StreamView view{store, costs, sent, network};
+  view.next = 2;
+  view.now_s = 0.011;
+  view.compute_free_s = 0.013;
+  view.slo_s = 0.1;
+  EXPECT_EQ(make_controller("cachegen")->choose(view), 0);
+  EXPECT_EQ(make_controller("cachegen:estimate_from=all")->choose(view), kTextChoice);
+}
+
 // (SLO missed, total quality loss, TTFT): lower is better, in that order.
 std::tuple<int, int64_t, double> grade(const StreamOutcome& out, bool met_first) {
   int64_t loss = 0;

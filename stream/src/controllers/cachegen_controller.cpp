@@ -7,6 +7,12 @@
 // `first_chunk=smallest` sends it in the store's smallest encoding (or text, if recomputing it
 // is expected to be faster at the prior). Neither looks at the trace: configs/paper/
 // adaptive-controller.yaml measures both, and priors at the trace family's low end and mean.
+//
+// `estimate_from=kv` (the default) measures throughput on KV transfers only: a text chunk's few
+// KB take about one round trip whatever the bandwidth, so its bytes over time say nothing about
+// throughput, and counting it made the controller, once it chose text, see an ever lower
+// throughput and never leave text. `estimate_from=all` counts every transfer (the behaviour
+// before 2026-12-03).
 #include <limits>
 
 #include "cachegen/core/registry.h"
@@ -17,8 +23,11 @@ namespace cachegen {
 namespace {
 class CacheGenController : public Controller {
  public:
-  CacheGenController(double prior_bps, int64_t window, bool first_smallest)
-      : prior_bps_(prior_bps), window_(window), first_smallest_(first_smallest) {}
+  CacheGenController(double prior_bps, int64_t window, bool first_smallest, bool kv_only)
+      : prior_bps_(prior_bps),
+        window_(window),
+        first_smallest_(first_smallest),
+        kv_only_(kv_only) {}
   std::string name() const override { return "cachegen"; }
 
   int choose(const StreamView& view) override {
@@ -46,14 +55,17 @@ class CacheGenController : public Controller {
   }
 
  private:
-  // Bytes over wall time of the last `window_` transfers (request to last byte), or the prior.
+  // Bytes over wall time (request to last byte) of the last `window_` transfers that count
+  // (KV transfers only, with kv_only_), or the prior when none has.
   double estimate_bps(const StreamView& view) const {
     double bits = 0, seconds = 0;
-    const auto n = static_cast<int64_t>(view.sent.size());
-    for (int64_t i = std::max<int64_t>(0, n - window_); i < n; ++i) {
-      const SentChunk& s = view.sent[static_cast<size_t>(i)];
-      bits += 8.0 * static_cast<double>(s.bytes);
-      seconds += s.arrival_s - s.start_s;
+    int64_t counted = 0;
+    for (auto s = view.sent.rbegin(); s != view.sent.rend() && counted < window_; ++s) {
+      if (kv_only_ && s->choice == kTextChoice)
+        continue;
+      bits += 8.0 * static_cast<double>(s->bytes);
+      seconds += s->arrival_s - s->start_s;
+      ++counted;
     }
     return seconds > 0 && bits > 0 ? bits / seconds : prior_bps_;
   }
@@ -61,6 +73,7 @@ class CacheGenController : public Controller {
   double prior_bps_;
   int64_t window_;
   bool first_smallest_;
+  bool kv_only_;
 };
 }  // namespace
 
@@ -72,13 +85,15 @@ CACHEGEN_REGISTER(
      {integer_option("prior_mbps", 1000, 1, 100'000'000,
                      "throughput assumed before the first chunk arrives (Mbps)"),
       integer_option("window", 1, 1, 1000, "chunks averaged in the throughput estimate"),
-      choice_option(
-          "first_chunk", "prior", {"prior", "smallest"},
-          "the first chunk: the best encoding that fits at prior_mbps, or the smallest")}},
+      choice_option("first_chunk", "prior", {"prior", "smallest"},
+                    "the first chunk: the best encoding that fits at prior_mbps, or the smallest"),
+      choice_option("estimate_from", "kv", {"kv", "all"},
+                    "transfers the throughput estimate counts: KV chunks only (text chunks are "
+                    "round-trip bound), or all")}},
     [](const Options& options) {
       return std::make_unique<CacheGenController>(
           1e6 * static_cast<double>(options.integer("prior_mbps")), options.integer("window"),
-          options.text("first_chunk") == "smallest");
+          options.text("first_chunk") == "smallest", options.text("estimate_from") == "kv");
     });
 
 }  // namespace cachegen
