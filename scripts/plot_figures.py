@@ -262,7 +262,11 @@ def ns3_slo_agreement(rows, out):
     from plot_real_model import bootstrap, fmt, mean_of  # (imports this module)
     fluid = {key(r): r for r in load(RUNS_DIR, "slo-violation")}
     lines, estimates = [], []
-    groups = group([dict(r, series=label(r)) for r in rows], "series", "slo_s")
+
+    def series(r):  # a run that sweeps the queue's size names it (slo-violation-ns3-queue)
+        queue = r.get("net.queue_packets", "")
+        return label(r) + (f", queue {queue} pkts" if queue else "")
+    groups = group([dict(r, series=series(r)) for r in rows], "series", "slo_s")
     for (name, slo), rs in groups.items():
         pairs = [(fluid[key(r)], r) for r in rs if key(r) in fluid]
         missed_fluid = sum(1 - int(f["slo_met"]) for f, _ in pairs)
@@ -276,7 +280,7 @@ def ns3_slo_agreement(rows, out):
                       f"{ordered[len(ordered) // 2]:.3f}", fmt(mean_ratio, 3),
                       f"{ordered[0]:.3f}-{ordered[-1]:.3f}"))
     # One bar per (method, SLO): the mean TTFT ratio and its 95% interval over the traces.
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(lines)), 4))
     ax.bar(range(len(lines)), [e[0] for e in estimates], yerr=error_bars(estimates), capsize=4)
     ax.set_xticks(range(len(lines)))
     ax.set_xticklabels([f"{l[0]}\nSLO {float(l[1]):g} s" for l in lines], fontsize=8)
@@ -397,6 +401,7 @@ FIGURES = OrderedDict([
     ("slo-violation-per-chunk", slo_violation_per_chunk),
     ("ttft-vs-bandwidth-ns3", ns3_ttft_agreement),
     ("slo-violation-ns3", ns3_slo_agreement),
+    ("slo-violation-ns3-queue", ns3_slo_agreement),
     ("adaptive-controller", adaptive_controller),
     ("paper-kv-sizes", paper_kv_sizes),
     ("codec-ablation", codec_ablation),
