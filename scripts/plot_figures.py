@@ -166,7 +166,8 @@ def violation_figure(rows, out, series_of, title=""):
     tagged = [dict(r, series=series_of(r)) for r in rows]
     for (name, slo), rs in group(tagged, "series", "slo_s").items():
         series[name].append((float(slo), clustered_violations(rs),
-                             mean(r["kv_relative_error"] for r in rs)))
+                             mean(r["kv_relative_error"] for r in rs),
+                             mean(r["ttft_s"] for r in rs)))
     slos = sorted({float(r["slo_s"]) for r in rows})
     for name, points in series.items():
         points.sort()
@@ -194,10 +195,11 @@ def violation_figure(rows, out, series_of, title=""):
         by = {p[0]: p for p in points}
         cells = []
         for s in slos:
-            _, (rate, lo, hi, _, _, _), error = by[s]
-            cells.append(f"{100 * rate:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}] / {error:.3f}")
+            _, (rate, lo, hi, _, _, _), error, ttft = by[s]
+            cells.append(f"{100 * rate:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}] / {error:.3f} / "
+                         f"{ttft:.2f} s")
         lines.append([name] + cells)
-    table(out + ".md", ["method (violations [95% CI] / KV error)"] +
+    table(out + ".md", ["method (violations [95% CI] / KV error / mean TTFT)"] +
           [f"SLO {s:g} s" for s in slos], lines)
     with open(out + ".md", "a") as f:
         f.write(f"\n{'/'.join(map(str, requests))} requests per cell: {traces} traces x "
@@ -220,6 +222,15 @@ def adaptive_controller(rows, out):
         store = "levels" if row["codec"] == "cachegen" else "levels + quant8"
         return f"{store}: {row['controller']}"
     violation_figure(rows, out, series_of)
+
+
+def controller_text_rule(rows, out):
+    """CacheGen's controller under its three text rules (text=faster / fallback / fits)."""
+    violation_figure(rows, out, label, "bandwidth per 0.2 s: ")
+
+
+def controller_text_rule_per_chunk(rows, out):
+    violation_figure(rows, out, label, "bandwidth per chunk: ")
 
 
 def ns3_ttft_agreement(rows, out):
@@ -403,6 +414,8 @@ FIGURES = OrderedDict([
     ("slo-violation-ns3", ns3_slo_agreement),
     ("slo-violation-ns3-queue", ns3_slo_agreement),
     ("adaptive-controller", adaptive_controller),
+    ("controller-text-rule", controller_text_rule),
+    ("controller-text-rule-per-chunk", controller_text_rule_per_chunk),
     ("paper-kv-sizes", paper_kv_sizes),
     ("codec-ablation", codec_ablation),
     ("decode-vs-transfer", decode_vs_transfer),

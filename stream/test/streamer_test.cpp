@@ -312,6 +312,35 @@ TEST(Streamer, CacheGenEstimateSkipsTextTransfers) {
   EXPECT_EQ(make_controller("cachegen:estimate_from=all")->choose(view), kTextChoice);
 }
 
+// The three text rules on one view: a fast link (quant8's bytes in 1 ms), decode 1 ms, recompute
+// 5 ms. With a loose SLO everything fits: `faster` and `fallback` fetch 8-bit (it finishes
+// sooner), `fits` recomputes (exact KV fits). With an SLO already past nothing fits: `fallback`
+// recomputes (the reference's rule), the others take the faster option, the smallest encoding.
+TEST(Streamer, CacheGenTextRules) {
+  ChunkStore store = make_store();
+  const auto chunks = static_cast<size_t>(store.chunk_count());
+  CostEstimates costs;
+  costs.decode_s.assign(chunks, std::vector<double>(store.encodings().size(), 0.001));
+  costs.recompute_s.assign(chunks, 0.005);
+  std::vector<SentChunk> sent{{0, 0, store.chunks()[0].bitstreams[0].size(), 0.0, 0.001}};
+  FluidNetwork network(link(1e9, 0.001));
+  StreamView view{store, costs, sent, network};
+  view.next = 1;
+  view.now_s = view.compute_free_s = 0.001;
+  auto choice = [&](const std::string& rule) {
+    return make_controller("cachegen:text=" + rule)->choose(view);
+  };
+  view.slo_s = 10;
+  EXPECT_EQ(choice("faster"), 0);
+  EXPECT_EQ(choice("fallback"), 0);
+  EXPECT_EQ(choice("fits"), kTextChoice);
+  view.slo_s = 0.0005;
+  const int smallest = static_cast<int>(store.encodings().size()) - 1;
+  EXPECT_EQ(choice("faster"), smallest);
+  EXPECT_EQ(choice("fallback"), kTextChoice);
+  EXPECT_EQ(choice("fits"), smallest);
+}
+
 // (SLO missed, total quality loss, TTFT): lower is better, in that order.
 std::tuple<int, int64_t, double> grade(const StreamOutcome& out, bool met_first) {
   int64_t loss = 0;

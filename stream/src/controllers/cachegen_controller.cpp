@@ -13,6 +13,14 @@
 // throughput, and counting it made the controller, once it chose text, see an ever lower
 // throughput and never leave text. `estimate_from=all` counts every transfer (the behaviour
 // before 2026-12-03).
+//
+// When to send text instead (`text=`): `faster` (the default) when recomputing the chunk is
+// expected to finish no later than fetching the chosen encoding; `fallback`, as the reference's
+// run_adaptation.py, only when the chosen encoding is not expected to fit its share; `fits`, the
+// paper's objective read literally (the best quality within the SLO: recomputed KV is exact),
+// whenever recomputing is expected to fit its share. When nothing fits, `fits` also takes the
+// faster of text and the smallest encoding. configs/paper/controller-text-rule*.yaml measure
+// the three.
 #include <limits>
 
 #include "cachegen/core/registry.h"
@@ -21,13 +29,17 @@
 namespace cachegen {
 
 namespace {
+enum class TextRule { kFaster, kFallback, kFits };
+
 class CacheGenController : public Controller {
  public:
-  CacheGenController(double prior_bps, int64_t window, bool first_smallest, bool kv_only)
+  CacheGenController(double prior_bps, int64_t window, bool first_smallest, bool kv_only,
+                     TextRule text_rule)
       : prior_bps_(prior_bps),
         window_(window),
         first_smallest_(first_smallest),
-        kv_only_(kv_only) {}
+        kv_only_(kv_only),
+        text_rule_(text_rule) {}
   std::string name() const override { return "cachegen"; }
 
   int choose(const StreamView& view) override {
@@ -41,17 +53,27 @@ class CacheGenController : public Controller {
     };
     const double budget =
         (view.slo_s - view.costs.question_s - view.now_s) / static_cast<double>(view.remaining());
+    auto fits = [&](int choice) { return done_s(choice) - view.now_s <= budget; };
     const auto encodings = static_cast<int>(view.store.encodings().size());
     int choice = encodings - 1;  // nothing fits: the smallest encoding
     const bool first = view.sent.empty();
     for (int encoding = first && first_smallest_ ? encodings : 0; encoding < encodings;
          ++encoding) {
-      if (done_s(encoding) - view.now_s <= budget) {
+      if (fits(encoding)) {
         choice = encoding;
         break;
       }
     }
-    return done_s(kTextChoice) <= done_s(choice) ? kTextChoice : choice;
+    const bool text_faster = done_s(kTextChoice) <= done_s(choice);
+    switch (text_rule_) {
+      case TextRule::kFallback:
+        return fits(choice) ? choice : kTextChoice;
+      case TextRule::kFits:
+        return fits(kTextChoice) || (!fits(choice) && text_faster) ? kTextChoice : choice;
+      case TextRule::kFaster:
+        break;
+    }
+    return text_faster ? kTextChoice : choice;
   }
 
  private:
@@ -74,6 +96,7 @@ class CacheGenController : public Controller {
   int64_t window_;
   bool first_smallest_;
   bool kv_only_;
+  TextRule text_rule_;
 };
 }  // namespace
 
@@ -89,11 +112,18 @@ CACHEGEN_REGISTER(
                     "the first chunk: the best encoding that fits at prior_mbps, or the smallest"),
       choice_option("estimate_from", "kv", {"kv", "all"},
                     "transfers the throughput estimate counts: KV chunks only (text chunks are "
-                    "round-trip bound), or all")}},
+                    "round-trip bound), or all"),
+      choice_option("text", "faster", {"faster", "fallback", "fits"},
+                    "when a chunk goes as text: recompute expected no later than the chosen "
+                    "encoding, only when no encoding fits its SLO share (the reference's), or "
+                    "whenever recompute fits it (exact KV first)")}},
     [](const Options& options) {
       return std::make_unique<CacheGenController>(
           1e6 * static_cast<double>(options.integer("prior_mbps")), options.integer("window"),
-          options.text("first_chunk") == "smallest", options.text("estimate_from") == "kv");
+          options.text("first_chunk") == "smallest", options.text("estimate_from") == "kv",
+          options.text("text") == "fallback" ? TextRule::kFallback
+          : options.text("text") == "fits"   ? TextRule::kFits
+                                             : TextRule::kFaster);
     });
 
 }  // namespace cachegen
