@@ -3,8 +3,8 @@
 # text (scripts/make_corpus.sh) and the bandwidth traces, runs each configs/paper/*.yaml into
 # results/runs/ (fresh), plots results/paper/*.png with a table of numbers beside each, and keeps
 # each run's config.yaml, runs.csv and summary.json under results/paper/runs/ (gzipped when
-# over 1 MB). About 25 minutes
-# on this 2-core machine, plus about an hour for context-compression and context-compression-ppl
+# over 1 MB). About an hour
+# on this 2-core machine (the ns-3 SLO subsets are half of it), plus about an hour for context-compression and context-compression-ppl
 # (SmolLM2-135M, from scripts/setup.sh). Give figure names to redo only those.
 
 set -euo pipefail

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "cachegen/codec/registry.h"
 #include "cachegen/core/dataset.h"
@@ -102,6 +103,114 @@ void at_node(const std::string& where, Check check) {
   } catch (const Error& e) {
     fail(where, e.what());
   }
+}
+
+// `extends: BASE`: the file is BASE's config (itself loaded and validated first, with its own
+// bases) with this file's keys on top. A top-level key replaces BASE's value and takes the key out
+// of BASE's sweep; `net:` entries replace BASE's net.KEY one by one; `sweep:` axes replace
+// BASE's axes of the same key and come first, in this file's order, then BASE's other axes, which
+// also leave the sweep where this file sets the key at the top level; `encodings:` and `pool:`
+// replace BASE's (a pooled key that is no longer swept is dropped); `name` is never inherited.
+YAML::Node with_base(const YAML::Node& root, const std::string& path,
+                     std::vector<std::string>& chain);
+
+RunConfig load_run_config_in(const std::string& path, std::vector<std::string>& chain);
+
+YAML::Node with_base(const YAML::Node& root, const std::string& path,
+                     std::vector<std::string>& chain) {
+  const YAML::Node& const_root = root;
+  const YAML::Node extends = const_root["extends"];
+  if (!extends)
+    return root;
+  const std::string base_path = yaml_scalar(extends, path, "key 'extends'");
+  // (error_code overloads: a path too long for the file system is a plain mismatch, not a throw)
+  auto canonical = [](const std::string& file) {
+    std::error_code ignored;
+    const std::filesystem::path resolved = std::filesystem::weakly_canonical(file, ignored);
+    return resolved.empty() ? std::filesystem::path(file) : resolved;
+  };
+  for (const std::string& file : chain) {
+    if (canonical(file) == canonical(base_path))
+      fail(path, " line ", extends.Mark().line + 1, ": 'extends: ", base_path, "' makes a cycle");
+  }
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(base_path, error)) {
+    fail(path, " line ", extends.Mark().line + 1, ": key 'extends': ", base_path,
+         ": not a file (paths are relative to where cachegen runs, as other paths)");
+  }
+  load_run_config_in(base_path, chain);  // the base on its own: its errors name its own file
+  YAML::Node base = with_base(load_yaml_file(base_path), base_path, chain);
+
+  // This file's top-level keys (net: entries as net.KEY) and swept keys.
+  std::set<std::string> set_here, swept_here;
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const std::string key = yaml_scalar(it->first, path, "a key");
+    if (key == "net" && it->second.IsMap()) {
+      for (auto n = it->second.begin(); n != it->second.end(); ++n)
+        set_here.insert(kNetPrefix + yaml_scalar(n->first, path, "a network option name"));
+    } else {
+      set_here.insert(key);
+    }
+  }
+  const YAML::Node sweep_here = const_root["sweep"];
+  if (sweep_here && sweep_here.IsMap()) {
+    for (auto it = sweep_here.begin(); it != sweep_here.end(); ++it)
+      swept_here.insert(yaml_scalar(it->first, path, "a sweep key"));
+  }
+
+  YAML::Node merged(YAML::NodeType::Map);
+  for (auto it = base.begin(); it != base.end(); ++it) {  // BASE's keys that stay
+    const std::string key = it->first.as<std::string>();
+    if (key == "name" || key == "extends" || key == "sweep" || key == "pool" ||
+        key == "encodings" || set_here.count(key) || swept_here.count(key)) {
+      continue;
+    }
+    if (key == "net") {  // (BASE is valid, so net: is a mapping)
+      for (auto n = it->second.begin(); n != it->second.end(); ++n) {
+        const std::string net_key = kNetPrefix + n->first.as<std::string>();
+        if (!set_here.count(net_key) && !swept_here.count(net_key))
+          merged[net_key] = n->second;
+      }
+      continue;
+    }
+    merged[it->first] = it->second;
+  }
+  if (!const_root["encodings"] && base["encodings"])
+    merged["encodings"] = base["encodings"];
+  for (auto it = root.begin(); it != root.end(); ++it) {  // this file's keys
+    const std::string key = it->first.as<std::string>();
+    if (key != "extends" && key != "sweep" && key != "pool")
+      merged[it->first] = it->second;
+  }
+  YAML::Node sweep(YAML::NodeType::Map);
+  if (sweep_here && sweep_here.IsMap()) {
+    for (auto it = sweep_here.begin(); it != sweep_here.end(); ++it)
+      sweep[it->first] = it->second;
+  } else if (sweep_here) {
+    merged["sweep"] = sweep_here;  // not a mapping: the loader reports it at its line
+  }
+  const YAML::Node& const_base = base;
+  if (const_base["sweep"] && sweep.IsMap()) {
+    for (auto it = const_base["sweep"].begin(); it != const_base["sweep"].end(); ++it) {
+      const std::string key = it->first.as<std::string>();
+      if (!swept_here.count(key) && !set_here.count(key))
+        sweep[it->first] = it->second;
+    }
+  }
+  if (!merged["sweep"] && sweep.size() > 0)
+    merged["sweep"] = sweep;
+  if (const_root["pool"]) {
+    merged["pool"] = const_root["pool"];
+  } else if (const_base["pool"]) {
+    YAML::Node pool(YAML::NodeType::Sequence);
+    for (const YAML::Node& key : const_base["pool"]) {
+      if (sweep.IsMap() && sweep[key.as<std::string>()])
+        pool.push_back(key);
+    }
+    if (pool.size() > 0)
+      merged["pool"] = pool;
+  }
+  return merged;
 }
 
 // One point's settings from `values` (key -> node; net keys included).
@@ -221,11 +330,20 @@ std::vector<EncodingSpec> RunConfig::encodings_for(const RunPoint& point) const 
 }
 
 RunConfig load_run_config(const std::string& path) {
+  std::vector<std::string> chain;
+  return load_run_config_in(path, chain);
+}
+
+namespace {
+RunConfig load_run_config_in(const std::string& path, std::vector<std::string>& chain) {
   YAML::Node root = load_yaml_file(path);
   RunConfig config;
   config.source = path;
   if (!root.IsMap())
     fail(path, ": a config is a mapping of keys to values");
+  chain.push_back(path);
+  root = with_base(root, path, chain);
+  chain.pop_back();
   YamlMap top(root, "", path);
 
   // The settings every point shares: top-level keys, with `net:` flattened to net.KEY.
@@ -235,7 +353,7 @@ RunConfig load_run_config(const std::string& path) {
                    pool = const_root["pool"];
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = yaml_scalar(it->first, path, "a key");
-    if (key == "encodings" || key == "sweep" || key == "pool") {
+    if (key == "encodings" || key == "sweep" || key == "pool" || key == "extends") {
       continue;
     } else if (key == "net") {
       if (!it->second.IsMap())
@@ -371,6 +489,7 @@ RunConfig load_run_config(const std::string& path) {
   config.resolved_yaml = std::string(out.c_str()) + "\n";
   return config;
 }
+}  // namespace
 
 namespace {
 // The "# ..." lines of a resolved config (the shard), which YAML parsing drops.

@@ -362,6 +362,66 @@ TEST(Runner, ResultsDoNotDependOnThreadsOrRun) {
 }
 
 // Each bad config gives one error naming the file, the line and the key (and the choices).
+// `extends:` layers a config on its base: top-level keys replace (and leave the base's sweep),
+// net: entries replace one by one, sweep axes replace by key and come first, encodings and the
+// pool carry over, the name does not; errors name the file they are in.
+TEST(Runner, ExtendsLayersAConfigOnItsBase) {
+  std::string dir = dir_for("extends");
+  const std::string base = write_config(dir, kSweep);
+  auto write = [&](const std::string& name, const std::string& body) {
+    const std::string path = dir + "/" + name + ".yaml";
+    std::ofstream(path) << body;
+    return path;
+  };
+  RunConfig child = load_run_config(write("child", "extends: " + base +
+                                                       "\nrequests: 2\nnet:\n  rtt_ms: 5\n"
+                                                       "sweep:\n  net.bandwidth_gbps: [1]\n"
+                                                       "  slo_s: [0.1, 0.3]\n"));
+  EXPECT_EQ(child.name, "child");
+  EXPECT_EQ(child.axis_names,
+            (std::vector<std::string>{"net.bandwidth_gbps", "slo_s", "controller"}));
+  ASSERT_EQ(child.points.size(), 8u);
+  EXPECT_EQ(child.encodings.size(), 3u);
+  const RunPoint& first = child.points.front();
+  EXPECT_EQ(first.run.integer("requests"), 2);
+  EXPECT_EQ(first.run.integer("context_tokens"), 600);
+  EXPECT_EQ(first.net.at("rtt_ms"), "5");
+  EXPECT_EQ(first.net.at("bandwidth_gbps"), "1");
+  EXPECT_EQ(first.run.number("slo_s"), 0.1);
+
+  // A key set at the top level takes it out of the base's sweep.
+  RunConfig fixed = load_run_config(write("fixed", "extends: " + base + "\ncontroller: quant\n"));
+  EXPECT_EQ(fixed.axis_names, std::vector<std::string>{"net.bandwidth_gbps"});
+  EXPECT_EQ(fixed.points.size(), 2u);
+  // Nothing but the name changed: the same resolved config.
+  RunConfig same = load_run_config(write("same", "extends: " + base + "\nname: t\n"));
+  EXPECT_EQ(same.resolved_yaml, load_run_config(base).resolved_yaml);
+
+  auto error_of = [&](const std::string& path) -> std::string {
+    try {
+      load_run_config(path);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const std::string typo = write("typo", "extends: " + base + "\ncontxt_tokens: 5\n");
+  EXPECT_NE(error_of(typo).find(typo + " line 2: unknown key 'contxt_tokens'"), std::string::npos)
+      << error_of(typo);
+  const std::string broken_base = write("broken", "name: b\nslo_s: -1\n");
+  const std::string on_broken = write("on_broken", "extends: " + broken_base + "\n");
+  EXPECT_NE(error_of(on_broken).find(broken_base + " line 2: key 'slo_s'"), std::string::npos)
+      << error_of(on_broken);
+  write("a", "extends: " + dir + "/b.yaml\n");
+  const std::string b = write("b", "extends: " + dir + "/a.yaml\n");
+  EXPECT_NE(error_of(b).find("makes a cycle"), std::string::npos) << error_of(b);
+  const std::string missing = write("missing", "name: m\nextends: /no/such/base.yaml\n");
+  EXPECT_NE(error_of(missing).find(missing + " line 2: key 'extends': /no/such/base.yaml: not "
+                                             "a file"),
+            std::string::npos)
+      << error_of(missing);
+}
+
 TEST(Runner, InvalidConfigsNameFileLineAndKey) {
   std::string dir = dir_for("errors");
   struct Case {
