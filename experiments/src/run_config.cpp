@@ -114,7 +114,10 @@ void at_node(const std::string& where, Check check) {
 YAML::Node with_base(const YAML::Node& root, const std::string& path,
                      std::vector<std::string>& chain);
 
-RunConfig load_run_config_in(const std::string& path, std::vector<std::string>& chain);
+// Loads and validates `path` (`chain`: the files that extend it, for cycles); `merged`, if given,
+// receives its mapping with its bases merged in.
+RunConfig load_run_config_in(const std::string& path, std::vector<std::string>& chain,
+                             YAML::Node* merged = nullptr);
 
 YAML::Node with_base(const YAML::Node& root, const std::string& path,
                      std::vector<std::string>& chain) {
@@ -138,8 +141,9 @@ YAML::Node with_base(const YAML::Node& root, const std::string& path,
     fail(path, " line ", extends.Mark().line + 1, ": key 'extends': ", base_path,
          ": not a file (paths are relative to where cachegen runs, as other paths)");
   }
-  load_run_config_in(base_path, chain);  // the base on its own: its errors name its own file
-  YAML::Node base = with_base(load_yaml_file(base_path), base_path, chain);
+  YAML::Node base;  // checked on its own first, so that its errors name its own file
+  load_run_config_in(base_path, chain, &base);
+  const YAML::Node& const_base = base;
 
   // This file's top-level keys (net: entries as net.KEY) and swept keys.
   std::set<std::string> set_here, swept_here;
@@ -175,8 +179,8 @@ YAML::Node with_base(const YAML::Node& root, const std::string& path,
     }
     merged[it->first] = it->second;
   }
-  if (!const_root["encodings"] && base["encodings"])
-    merged["encodings"] = base["encodings"];
+  if (!const_root["encodings"] && const_base["encodings"])
+    merged["encodings"] = const_base["encodings"];
   for (auto it = root.begin(); it != root.end(); ++it) {  // this file's keys
     const std::string key = it->first.as<std::string>();
     if (key != "extends" && key != "sweep" && key != "pool")
@@ -189,7 +193,6 @@ YAML::Node with_base(const YAML::Node& root, const std::string& path,
   } else if (sweep_here) {
     merged["sweep"] = sweep_here;  // not a mapping: the loader reports it at its line
   }
-  const YAML::Node& const_base = base;
   if (const_base["sweep"] && sweep.IsMap()) {
     for (auto it = const_base["sweep"].begin(); it != const_base["sweep"].end(); ++it) {
       const std::string key = it->first.as<std::string>();
@@ -203,8 +206,9 @@ YAML::Node with_base(const YAML::Node& root, const std::string& path,
     merged["pool"] = const_root["pool"];
   } else if (const_base["pool"]) {
     YAML::Node pool(YAML::NodeType::Sequence);
+    const YAML::Node& const_sweep = sweep;
     for (const YAML::Node& key : const_base["pool"]) {
-      if (sweep.IsMap() && sweep[key.as<std::string>()])
+      if (const_sweep.IsMap() && const_sweep[key.as<std::string>()])
         pool.push_back(key);
     }
     if (pool.size() > 0)
@@ -335,7 +339,8 @@ RunConfig load_run_config(const std::string& path) {
 }
 
 namespace {
-RunConfig load_run_config_in(const std::string& path, std::vector<std::string>& chain) {
+RunConfig load_run_config_in(const std::string& path, std::vector<std::string>& chain,
+                             YAML::Node* merged) {
   YAML::Node root = load_yaml_file(path);
   RunConfig config;
   config.source = path;
@@ -344,6 +349,8 @@ RunConfig load_run_config_in(const std::string& path, std::vector<std::string>& 
   chain.push_back(path);
   root = with_base(root, path, chain);
   chain.pop_back();
+  if (merged)
+    *merged = root;
   YamlMap top(root, "", path);
 
   // The settings every point shares: top-level keys, with `net:` flattened to net.KEY.
