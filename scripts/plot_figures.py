@@ -224,15 +224,6 @@ def adaptive_controller(rows, out):
     violation_figure(rows, out, series_of)
 
 
-def controller_text_rule(rows, out):
-    """CacheGen's controller under its three text rules (text=faster / fallback / fits)."""
-    violation_figure(rows, out, label, "bandwidth per 0.2 s: ")
-
-
-def controller_text_rule_per_chunk(rows, out):
-    violation_figure(rows, out, label, "bandwidth per chunk: ")
-
-
 def ns3_ttft_agreement(rows, out):
     """ttft-vs-bandwidth's points on ns-3 beside the fluid model's (the ttft-vs-bandwidth run in
     the same runs directory): TTFT on each and their ratio, per controller and bandwidth."""
@@ -414,8 +405,9 @@ FIGURES = OrderedDict([
     ("slo-violation-ns3", ns3_slo_agreement),
     ("slo-violation-ns3-queue", ns3_slo_agreement),
     ("adaptive-controller", adaptive_controller),
-    ("controller-text-rule", controller_text_rule),
-    ("controller-text-rule-per-chunk", controller_text_rule_per_chunk),
+    # CacheGen's controller under its three text rules: the SLO figures' tables and plots.
+    ("controller-text-rule", slo_violation),
+    ("controller-text-rule-per-chunk", slo_violation_per_chunk),
     ("paper-kv-sizes", paper_kv_sizes),
     ("codec-ablation", codec_ablation),
     ("decode-vs-transfer", decode_vs_transfer),

@@ -361,7 +361,6 @@ TEST(Runner, ResultsDoNotDependOnThreadsOrRun) {
   EXPECT_EQ(csvs[1], csvs[2]);
 }
 
-// Each bad config gives one error naming the file, the line and the key (and the choices).
 // `extends:` layers a config on its base: top-level keys replace (and leave the base's sweep),
 // net: entries replace one by one, sweep axes replace by key and come first, encodings and the
 // pool carry over, the name does not; errors name the file they are in.
@@ -422,6 +421,7 @@ TEST(Runner, ExtendsLayersAConfigOnItsBase) {
       << error_of(missing);
 }
 
+// Each bad config gives one error naming the file, the line and the key (and the choices).
 TEST(Runner, InvalidConfigsNameFileLineAndKey) {
   std::string dir = dir_for("errors");
   struct Case {

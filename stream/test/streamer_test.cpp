@@ -289,17 +289,23 @@ TEST(Streamer, CacheGenFirstChunkSmallestIgnoresThePrior) {
   EXPECT_LE(smallest.chunks.front().bytes, prior.chunks.front().bytes);
 }
 
+// Hand-built costs for a controller's view: every decode `decode_s`, every recompute
+// `recompute_s` (seconds), no question prefill.
+CostEstimates flat_costs(const ChunkStore& store, double decode_s, double recompute_s) {
+  const auto chunks = static_cast<size_t>(store.chunk_count());
+  CostEstimates costs;
+  costs.decode_s.assign(chunks, std::vector<double>(store.encodings().size(), decode_s));
+  costs.recompute_s.assign(chunks, recompute_s);
+  return costs;
+}
+
 // After a KV chunk that came fast (quant8's bytes in 1 ms) and a text chunk that took one round
 // trip for its 256 bytes, the default estimate (KV transfers only) still sees a fast link and
 // picks the best encoding; counting the text transfer (`estimate_from=all`) sees ~200 kb/s,
 // where nothing fits the budget and recompute wins: the trap that kept the controller on text.
 TEST(Streamer, CacheGenEstimateSkipsTextTransfers) {
   ChunkStore store = make_store();
-  const auto chunks = static_cast<size_t>(store.chunk_count());
-  const auto encodings = store.encodings().size();
-  CostEstimates costs;
-  costs.decode_s.assign(chunks, std::vector<double>(encodings, 0.001));
-  costs.recompute_s.assign(chunks, 0.002);
+  CostEstimates costs = flat_costs(store, 0.001, 0.002);
   std::vector<SentChunk> sent{{0, 0, store.chunks()[0].bitstreams[0].size(), 0.0, 0.001},
                               {1, kTextChoice, 256, 0.001, 0.011}};
   FluidNetwork network(link(1e9, 0.010));
@@ -318,10 +324,7 @@ TEST(Streamer, CacheGenEstimateSkipsTextTransfers) {
 // recomputes (the reference's rule), the others take the faster option, the smallest encoding.
 TEST(Streamer, CacheGenTextRules) {
   ChunkStore store = make_store();
-  const auto chunks = static_cast<size_t>(store.chunk_count());
-  CostEstimates costs;
-  costs.decode_s.assign(chunks, std::vector<double>(store.encodings().size(), 0.001));
-  costs.recompute_s.assign(chunks, 0.005);
+  CostEstimates costs = flat_costs(store, 0.001, 0.005);
   std::vector<SentChunk> sent{{0, 0, store.chunks()[0].bitstreams[0].size(), 0.0, 0.001}};
   FluidNetwork network(link(1e9, 0.001));
   StreamView view{store, costs, sent, network};
