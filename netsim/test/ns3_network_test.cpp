@@ -59,6 +59,17 @@ TEST(Ns3Network, AgreesWithFluidOnAConstantLink) {
   }
 }
 
+// The handshake runs before the clock starts: a one-segment chunk takes the request's half RTT,
+// its serialization and the data's half RTT, as on the fluid model (with the handshake it took
+// 1.5 RTTs).
+TEST(Ns3Network, ConnectionIsOpenBeforeTheClockStarts) {
+  NetworkConfig c = config(constant_trace(1), 20, 1500);
+  Ns3Network net(c);
+  const double one_rtt_later = 0.020 + (1000 + 52 + 2) * 8 / 1e9;
+  EXPECT_NEAR(net.transfer(1000, 0), one_rtt_later, 1e-6);
+  EXPECT_NEAR(net.transfer(1000, 1.0), 1.0 + one_rtt_later, 1e-6);
+}
+
 TEST(Ns3Network, GoodputFollowsAStepDown) {
   // 1 Gbps -> 200 Mbps at 0.1 s; RTT 2 ms. After a few RTTs plus the queue's drain, goodput
   // is the new rate (times the payload share of each packet).

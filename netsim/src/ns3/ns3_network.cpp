@@ -53,7 +53,10 @@ struct Ns3Network::Impl {
   uint64_t received = 0;  // payload bytes read at the receiver
   uint64_t target = 0;    // cumulative bytes of every chunk asked for so far
   bool arrived = false;
-  double done_s = 0;
+  double done_s = 0;  // model time, as every time this struct keeps
+  // Simulated time at which the model's clock reads 0: the moment the handshake completes.
+  double origin_s = 0;
+  bool connected = false;
   int64_t retransmitted = 0, fast_recoveries = 0, timeouts = 0;
   bool sent_data = false;
   uint32_t next_new_seq = 0;  // one past the highest data byte sent so far (once sent_data)
@@ -81,15 +84,19 @@ struct Ns3Network::Impl {
       unsent -= static_cast<uint64_t>(sent);
     }
   }
+  // The handshake's last ACK reached the receiver: the connection is open both ways.
   void accept(ns3::Ptr<ns3::Socket> socket, const ns3::Address&) {
     receiver = socket;
     socket->SetRecvCallback(ns3::MakeCallback(&Impl::receive, this));
+    connected = true;
+    ns3::Simulator::Stop();
   }
+  double model_now() const { return ns3::Simulator::Now().GetSeconds() - origin_s; }
   void receive(ns3::Ptr<ns3::Socket> socket) {
     while (ns3::Ptr<ns3::Packet> packet = socket->Recv()) {
       received += packet->GetSize();
     }
-    double now = ns3::Simulator::Now().GetSeconds();
+    double now = model_now();
     arrivals.emplace_back(now, received);
     if (!arrived && received >= target) {
       arrived = true;
@@ -203,6 +210,15 @@ Ns3Network::Ns3Network(NetworkConfig config) : impl_(std::make_unique<Impl>()) {
     m.sender->TraceConnectWithoutContext("CongState", MakeCallback(&Impl::congestion_state, &m));
     m.sender->TraceConnectWithoutContext("Tx", MakeCallback(&Impl::sent, &m));
 
+    // Open the connection before the clock starts (at the trace's first rate): the handshake
+    // takes 1.5 RTTs of simulated time that no transfer is charged for.
+    EventId watchdog = Simulator::Schedule(Seconds(100 * c.rtt_s + 10), &Impl::timeout);
+    Simulator::Run();
+    Simulator::Cancel(watchdog);
+    if (!m.connected)
+      fail("ns3 network: the TCP handshake did not complete (loss rate too high?)");
+    m.origin_s = Simulator::Now().GetSeconds();
+
     Ptr<PointToPointNetDevice> bottleneck = DynamicCast<PointToPointNetDevice>(devices.Get(0));
     for (size_t i = 1; i < c.trace.points().size(); ++i) {
       const TracePoint& p = c.trace.points()[i];
@@ -227,7 +243,7 @@ Ns3Network::~Ns3Network() {
 double Ns3Network::transfer(uint64_t bytes, double start_s) {
   using namespace ns3;
   Impl& m = *impl_;
-  const double now = Simulator::Now().GetSeconds();
+  const double now = m.model_now();
   if (start_s < m.done_s || start_s < now) {
     fail("ns3 network: chunk requested at ", start_s, " s, before the previous one arrived (",
          std::max(m.done_s, now), " s)");

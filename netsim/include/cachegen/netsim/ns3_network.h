@@ -1,8 +1,11 @@
 // ns3: a packet-level model. Two nodes joined by a point-to-point bottleneck whose sender-side
 // rate follows the trace (the ACK direction runs at the trace's peak rate); one-way delay
 // RTT/2; a drop-tail queue of queue_packets; optional random loss at the receiver; one TCP
-// connection (opened at t = 0) carries every chunk. Segment size is MTU - 52; socket buffers
-// are sized from the bandwidth-delay product, not left at ns-3's 128 KiB.
+// connection carries every chunk. The connection is open when the model's clock starts (its
+// handshake runs before t = 0, as a serving engine keeps its connection to the KV store open,
+// and as the fluid model assumes), so a chunk's bytes leave once its request has crossed half an
+// RTT. Segment size is MTU - 52; socket buffers are sized from the bandwidth-delay product, not
+// left at ns-3's 128 KiB.
 //
 // ns-3 keeps one global simulator, so one Ns3Network may be live in a process at a time
 // (constructing a second throws); destroying it resets the simulator for the next one. Random
