@@ -9,6 +9,7 @@
 #include "cachegen/core/timer.h"
 #include "cachegen/experiments/cli_args.h"
 #include "cachegen/experiments/commands.h"
+#include "cachegen/experiments/provenance.h"
 #include "cachegen/netsim/trace_io.h"
 
 namespace cachegen {
@@ -72,6 +73,7 @@ int run_netsim(int argc, char** argv) {
     }
     out["goodput_gbps"] = goodput_gbps;
     out["wall_s"] = wall.seconds();
+    out["build"] = build_provenance();  // which program produced these numbers
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
