@@ -65,6 +65,9 @@ TEST_P(NetworkConformance, ChunksArriveInOrderAndNoFasterThanTheLink) {
   }
 }
 
+// (A packet-level TCP is monotone only roughly: ns-3 can finish a transfer sooner than a smaller
+// one whose tail meets a loss and a retransmission timeout, e.g. 26 MB before 22 MB at 1 Gbps /
+// 20 ms, results/netsim/sizes.md. On this link these four sizes are not such a case.)
 TEST_P(NetworkConformance, LargerChunksNeverArriveEarlier) {
   double previous = 0;
   for (uint64_t bytes : {10'000ull, 1'000'000ull, 5'000'000ull, 20'000'000ull}) {
