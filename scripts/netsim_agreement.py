@@ -21,7 +21,7 @@ CACHEGEN = "build/bin/cachegen"
 KV_SIZES = "results/paper/runs/paper-kv-sizes/summary.json"
 ELEMENTS_PER_TOKEN = 65536
 CHUNK_TOKENS = [1536] * 6 + [184]
-BUILDS = []  # each run's "build" (cachegen netsim --json)
+BUILDS = set()  # the builds that ran (cachegen netsim --json's "build"), as labels
 
 
 def real_kv_bits():
@@ -50,7 +50,9 @@ def netsim(backend, sizes, net):
     if run.returncode != 0:
         return None, f"exit {run.returncode}: {run.stderr.strip()[-200:]}"
     result = json.loads(run.stdout)
-    BUILDS.append(result["build"])
+    b = result["build"]
+    dirty = "+dirty" if b["dirty"] else ""
+    BUILDS.add(f"{b['revision']}{dirty} ({b['compiler']}, ns-3 {b['ns3']})")
     return result, None
 
 
@@ -169,14 +171,12 @@ def sizes_table(bits):
     return lines
 
 
-def provenance(builds):
+def provenance():
     """The builds that produced the numbers (revision at build time, dirty flag, compiler, ns-3)
     and the sha256 of the input file."""
     with open(KV_SIZES, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    named = sorted({f"{b['revision']}{'+dirty' if b['dirty'] else ''} "
-                    f"({b['compiler']}, ns-3 {b['ns3']})" for b in builds})
-    return ["", f"Provenance: built by {', '.join(named)}; `scripts/netsim_agreement.py`.",
+    return ["", f"Provenance: built by {', '.join(sorted(BUILDS))}; `scripts/netsim_agreement.py`.",
             f"- `{KV_SIZES}`: sha256 `{digest}`"]
 
 
@@ -193,11 +193,8 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     bits = real_kv_bits()
-    sizes = sizes_table(bits)
-    write(os.path.join(out, "sizes.md"), sizes + provenance(BUILDS))
-    BUILDS.clear()
-    agreement = agreement_table(bits)
-    write(os.path.join(out, "agreement.md"), agreement + provenance(BUILDS))
+    write(os.path.join(out, "sizes.md"), sizes_table(bits) + provenance())
+    write(os.path.join(out, "agreement.md"), agreement_table(bits) + provenance())
 
 
 if __name__ == "__main__":

@@ -105,6 +105,12 @@ struct Ns3Network::Impl {
     }
   }
   static void timeout() { ns3::Simulator::Stop(); }
+  // Runs the simulation until a callback stops it, or for at most `limit_s` of simulated time.
+  static void run_for_at_most(double limit_s) {
+    ns3::EventId watchdog = ns3::Simulator::Schedule(ns3::Seconds(limit_s), &Impl::timeout);
+    ns3::Simulator::Run();
+    ns3::Simulator::Cancel(watchdog);
+  }
   // Tx: a data segment that starts below what was already sent is a retransmission (a loss at
   // the bottleneck queue, or a spurious one). Sequence numbers wrap at 4 GiB, hence the
   // modular comparison.
@@ -212,9 +218,7 @@ Ns3Network::Ns3Network(NetworkConfig config) : impl_(std::make_unique<Impl>()) {
 
     // Open the connection before the clock starts (at the trace's first rate): the handshake
     // takes 1.5 RTTs of simulated time that no transfer is charged for.
-    EventId watchdog = Simulator::Schedule(Seconds(100 * c.rtt_s + 10), &Impl::timeout);
-    Simulator::Run();
-    Simulator::Cancel(watchdog);
+    Impl::run_for_at_most(100 * c.rtt_s + 10);
     if (!m.connected)
       fail("ns3 network: the TCP handshake did not complete (loss rate too high?)");
     m.origin_s = Simulator::Now().GetSeconds();
@@ -259,9 +263,7 @@ double Ns3Network::transfer(uint64_t bytes, double start_s) {
     min_rate = std::min(min_rate, p.rate_bps);
   double limit =
       start_s + 20 * (static_cast<double>(bytes) * 8 / min_rate) + 100 * m.config.rtt_s + 10;
-  EventId watchdog = Simulator::Schedule(Seconds(limit - now), &Impl::timeout);
-  Simulator::Run();
-  Simulator::Cancel(watchdog);
+  Impl::run_for_at_most(limit - now);
   if (!m.arrived) {
     fail("ns3 network: a chunk of ", bytes, " bytes sent at ", start_s, " s had not arrived by ",
          limit, " s of simulated time (loss rate too high?)");
